@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/akti/linkd/emitter"
+	"github.com/akti/linkd/shortener"
+	"github.com/akti/linkd/store"
+	"github.com/akti/linkd/tracker"
+	"github.com/akti/linkd/web"
+)
+
+// Sizes of the in-memory caches.
+const (
+	linkCacheSize   = 100_000
+	windowSize      = 200_000
+	agentCacheSize  = 4096
+	shutdownTimeout = 15 * time.Second
+)
+
+// serve runs the service until ctx ends, then shuts down in reverse order
+// of start: listeners, click writer, deliveries, database.
+func serve(ctx context.Context, args []string, getenv func(string) string,
+	stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.logFormat, stderr)
+
+	db, err := store.Open(cfg.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tokenHash, err := adminToken(ctx, db, cfg.adminToken, stdout)
+	if err != nil {
+		return err
+	}
+
+	publicLn, err := net.Listen("tcp", cfg.publicAddr)
+	if err != nil {
+		return fmt.Errorf("public listener: %w", err)
+	}
+	adminLn, err := net.Listen("tcp", cfg.adminAddr)
+	if err != nil {
+		publicLn.Close()
+		return fmt.Errorf("admin listener: %w", err)
+	}
+
+	app, err := build(cfg, db, tokenHash, log)
+	if err != nil {
+		return err
+	}
+	return app.run(ctx, publicLn, adminLn, stdout)
+}
+
+// app is the wired service.
+type app struct {
+	log      *slog.Logger
+	recorder *tracker.Recorder
+	disp     *emitter.Dispatcher
+	public   *http.Server
+	admin    *http.Server
+	ready    atomic.Bool
+}
+
+func build(cfg *config, db *store.DB, tokenHash []byte,
+	log *slog.Logger) (*app, error) {
+	a := &app{log: log}
+	guard := &emitter.Guard{AllowPrivate: cfg.allowPrivate}
+	a.disp = emitter.NewDispatcher(db, emitter.Options{
+		Timeout:      cfg.timeout,
+		RetryInitial: cfg.retryInitial,
+		RetryMaxAge:  cfg.retryMaxAge,
+		UserAgent:    "linkd-webhooks/" + version(),
+		Guard:        guard,
+		Log:          log,
+	})
+	a.recorder = tracker.NewRecorder(db, log,
+		tracker.RecorderOptions{OnCommit: a.disp.Wake})
+	window, err := tracker.NewWindow(cfg.dedupWindow, windowSize, db)
+	if err != nil {
+		return nil, err
+	}
+	resolver, err := shortener.NewResolver(db, linkCacheSize)
+	if err != nil {
+		return nil, err
+	}
+	pub := &web.Public{
+		Resolver:   resolver,
+		Classifier: tracker.NewClassifier(agentCacheSize),
+		Visitor:    tracker.NewTracker(window, a.recorder, cfg.baseURL, time.Now),
+		Log:        log,
+		Now:        time.Now,
+	}
+	adm := &web.Admin{
+		Links:          shortener.NewService(db, resolver),
+		Webhooks:       emitter.NewService(db, guard, a.disp, time.Now),
+		Stats:          db,
+		Deliveries:     db,
+		BaseURL:        cfg.baseURL,
+		AdminTokenHash: tokenHash,
+		Ready:          a.ready.Load,
+		Log:            log,
+		Now:            time.Now,
+	}
+	a.public = newServer(pub.Handler(), 16<<10, 30*time.Second)
+	a.admin = newServer(adm.Handler(), 64<<10, 2*time.Minute)
+	return a, nil
+}
+
+func newServer(h http.Handler, maxHeader int, rw time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       rw,
+		WriteTimeout:      rw,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeader,
+	}
+}
+
+func (a *app) run(ctx context.Context, publicLn, adminLn net.Listener,
+	stdout io.Writer) error {
+	dispCtx, stopDisp := context.WithCancel(context.Background())
+	dispDone := make(chan error, 1)
+	go func() { dispDone <- a.disp.Run(dispCtx) }()
+
+	errs := make(chan error, 2)
+	go func() { errs <- a.public.Serve(publicLn) }()
+	go func() { errs <- a.admin.Serve(adminLn) }()
+	a.ready.Store(true)
+	fmt.Fprintf(stdout, "linkd %s: redirects on http://%s, admin API on http://%s\n",
+		version(), publicLn.Addr(), adminLn.Addr())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errs:
+	}
+	a.ready.Store(false)
+	a.log.Info("shutting down")
+
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	a.public.Shutdown(sctx)
+	a.admin.Shutdown(sctx)
+	a.recorder.Stop()
+	stopDisp()
+	<-dispDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// adminToken returns the SHA-256 of the admin token. A given token
+// replaces the stored one; with none given, the stored one is kept, and on
+// the very first start a new token is generated and printed once.
+func adminToken(ctx context.Context, db *store.DB, given string,
+	stdout io.Writer) ([]byte, error) {
+	if given != "" {
+		sum := sha256.Sum256([]byte(given))
+		return sum[:], db.SetAdminTokenHash(ctx, sum[:])
+	}
+	stored, err := db.AdminTokenHash(ctx)
+	if err != nil || stored != nil {
+		return stored, err
+	}
+	tok := "lkd_admin_" + rand.Text()
+	sum := sha256.Sum256([]byte(tok))
+	if err := db.SetAdminTokenHash(ctx, sum[:]); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "admin token (shown once, keep it): %s\n", tok)
+	return sum[:], nil
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// version returns the module version linkd was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" &&
+		bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,61 @@
+package shortener
+
+import (
+	"context"
+	"sync/atomic"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// LinkSource looks links up by code; it returns ErrNotFound for an unknown
+// code.
+type LinkSource interface {
+	Link(ctx context.Context, code string) (*Link, error)
+}
+
+// Resolver turns codes into links through an LRU cache in front of a
+// LinkSource. It is safe for concurrent use. Cached links are shared and
+// must not be modified by callers.
+//
+// Forget must be called after a link changes or is deleted; a lookup that
+// raced with the change does not put the old value back in the cache.
+type Resolver struct {
+	src   LinkSource
+	cache *lru.Cache[string, *Link]
+	gen   atomic.Uint64
+}
+
+// NewResolver returns a Resolver caching up to size links from src.
+func NewResolver(src LinkSource, size int) (*Resolver, error) {
+	c, err := lru.New[string, *Link](size)
+	if err != nil {
+		return nil, err
+	}
+	return &Resolver{src: src, cache: c}, nil
+}
+
+// Resolve returns the link for code, or ErrNotFound. It does not check
+// whether the link is live.
+func (r *Resolver) Resolve(ctx context.Context, code string) (*Link, error) {
+	if l, ok := r.cache.Get(code); ok {
+		return l, nil
+	}
+	gen := r.gen.Load()
+	l, err := r.src.Link(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	if r.gen.Load() == gen {
+		r.cache.Add(code, l)
+	}
+	return l, nil
+}
+
+// Forget drops code from the cache so the next Resolve reads the source.
+func (r *Resolver) Forget(code string) {
+	r.gen.Add(1)
+	r.cache.Remove(code)
+}
+
+// Len returns the number of links in the cache.
+func (r *Resolver) Len() int { return r.cache.Len() }

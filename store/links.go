@@ -1,0 +1,226 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/akti/linkd/shortener"
+)
+
+// Link returns the link with code, or shortener.ErrNotFound.
+func (db *DB) Link(ctx context.Context, code string) (*shortener.Link, error) {
+	var l *shortener.Link
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		l, err = getLink(tx, code)
+		return err
+	})
+	return l, err
+}
+
+func getLink(tx *bolt.Tx, code string) (*shortener.Link, error) {
+	v := tx.Bucket(bucketLinks).Get([]byte(code))
+	if v == nil {
+		return nil, shortener.ErrNotFound
+	}
+	var l shortener.Link
+	if err := json.Unmarshal(v, &l); err != nil {
+		return nil, fmt.Errorf("decode link %q: %w", code, err)
+	}
+	return &l, nil
+}
+
+// CreateLinks stores links in one transaction, giving each link without a
+// code one from newCode that no stored link has. A custom code already
+// stored refuses the whole call with a *shortener.BatchError wrapping
+// shortener.ErrCodeTaken; nothing is stored then.
+func (db *DB) CreateLinks(ctx context.Context, links []*shortener.Link,
+	newCode func() (string, error)) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketLinks)
+		for i, l := range links {
+			if l.Code != "" && b.Get([]byte(l.Code)) != nil {
+				return &shortener.BatchError{Index: i,
+					Err: shortener.ErrCodeTaken}
+			}
+		}
+		for _, l := range links {
+			if err := assignCode(b, l, newCode); err != nil {
+				return err
+			}
+			if err := putLink(tx, l); err != nil {
+				return err
+			}
+			if err := addCampaignStat(tx, l.CampaignID,
+				func(s *CampaignStats) { s.Links++ }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func assignCode(b *bolt.Bucket, l *shortener.Link,
+	newCode func() (string, error)) error {
+	for l.Code == "" {
+		c, err := newCode()
+		if err != nil {
+			return err
+		}
+		if b.Get([]byte(c)) == nil {
+			l.Code = c
+		}
+	}
+	return nil
+}
+
+func putLink(tx *bolt.Tx, l *shortener.Link) error {
+	v, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	code := []byte(l.Code)
+	if err := tx.Bucket(bucketLinks).Put(code, v); err != nil {
+		return err
+	}
+	camp, phone := []byte(l.CampaignID), []byte(l.Phone)
+	err = tx.Bucket(bucketLinksByCamp).Put(join(camp, phone, code), nil)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketLinksByPhone).Put(join(phone, code), nil)
+}
+
+// UpdateLink applies fn to the stored link with code and stores the
+// result. It returns shortener.ErrNotFound, or fn's error unchanged.
+func (db *DB) UpdateLink(ctx context.Context, code string,
+	fn func(*shortener.Link) error) (*shortener.Link, error) {
+	var l *shortener.Link
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		if l, err = getLink(tx, code); err != nil {
+			return err
+		}
+		if err := fn(l); err != nil {
+			return err
+		}
+		l.Code = code
+		v, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketLinks).Put([]byte(code), v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// DeleteLink removes the link with code, its index entries and its
+// counters. It returns shortener.ErrNotFound for an unknown code.
+func (db *DB) DeleteLink(ctx context.Context, code string) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		l, err := getLink(tx, code)
+		if err != nil {
+			return err
+		}
+		k := []byte(code)
+		camp, phone := []byte(l.CampaignID), []byte(l.Phone)
+		for _, del := range []struct {
+			bucket, key []byte
+		}{
+			{bucketLinks, k},
+			{bucketLinksByCamp, join(camp, phone, k)},
+			{bucketLinksByPhone, join(phone, k)},
+			{bucketLinkStats, k},
+		} {
+			if err := tx.Bucket(del.bucket).Delete(del.key); err != nil {
+				return err
+			}
+		}
+		return addCampaignStat(tx, l.CampaignID,
+			func(s *CampaignStats) { s.Links-- })
+	})
+}
+
+// Links returns one page of links matching q, and the cursor of the next
+// page or "" on the last one. A bad cursor is an *shortener.InvalidError.
+func (db *DB) Links(ctx context.Context,
+	q shortener.Query) ([]*shortener.Link, string, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	after, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []*shortener.Link
+	var next string
+	var last []byte
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		bucket, prefix := listIndex(q)
+		c := tx.Bucket(bucket).Cursor()
+		k, _ := c.Seek(prefix)
+		if after != nil {
+			k, _ = c.Seek(after)
+			if bytes.Equal(k, after) {
+				k, _ = c.Next()
+			}
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			code := k
+			if i := bytes.LastIndexByte(k, 0); i >= 0 {
+				code = k[i+1:]
+			}
+			l, err := getLink(tx, string(code))
+			if err != nil {
+				return err
+			}
+			if q.Campaigns != nil && !slices.Contains(q.Campaigns,
+				l.CampaignID) {
+				continue
+			}
+			if len(out) == q.Limit {
+				next = base64.RawURLEncoding.EncodeToString(last)
+				break
+			}
+			out = append(out, l)
+			last = append(last[:0], k...)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// listIndex picks the bucket and key prefix that serve q.
+func listIndex(q shortener.Query) ([]byte, []byte) {
+	switch {
+	case q.CampaignID != "" && q.Phone != "":
+		return bucketLinksByCamp, join([]byte(q.CampaignID),
+			[]byte(q.Phone), nil)
+	case q.CampaignID != "":
+		return bucketLinksByCamp, append([]byte(q.CampaignID), 0)
+	case q.Phone != "":
+		return bucketLinksByPhone, append([]byte(q.Phone), 0)
+	}
+	return bucketLinks, nil
+}
+
+func decodeCursor(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	k, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(k) == 0 {
+		return nil, shortener.Invalid("invalid_cursor", "cursor",
+			"cursor is not one this server returned")
+	}
+	return k, nil
+}

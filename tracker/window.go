@@ -1,0 +1,85 @@
+package tracker
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// Markers reads the stored dedup marker of a link: when its last click
+// event happened, or the zero time.
+type Markers interface {
+	LastEvent(ctx context.Context, code string) (time.Time, error)
+}
+
+// Window decides which clicks on a link emit an event: the first click
+// does, and clicks until Size after the last emitted event do not. It is
+// safe for concurrent use; concurrent clicks on one link emit once.
+//
+// The window keeps the last event time of recently clicked links in an
+// LRU. A link that is not in it (evicted, or after a restart) is looked up
+// in Markers, so the window never reopens early; when more links are hot
+// than the LRU holds, the cost is one extra storage read per click.
+type Window struct {
+	size    time.Duration
+	markers Markers
+
+	mu   sync.Mutex
+	last *simplelru.LRU[string, time.Time]
+}
+
+// NewWindow returns a window of size that remembers up to capacity links
+// in memory and reads the others from markers.
+func NewWindow(size time.Duration, capacity int, markers Markers) (*Window, error) {
+	l, err := simplelru.NewLRU[string, time.Time](capacity, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Window{size: size, markers: markers, last: l}, nil
+}
+
+// Admit reports whether a click on code at now emits an event. When it
+// does, now becomes the link's last event time and prev is what it was
+// before, for Undo. Only a failing marker read returns an error.
+func (w *Window) Admit(ctx context.Context, code string,
+	now time.Time) (emit bool, prev time.Time, err error) {
+	w.mu.Lock()
+	last, ok := w.last.Get(code)
+	w.mu.Unlock()
+	if !ok {
+		if last, err = w.markers.LastEvent(ctx, code); err != nil {
+			return false, time.Time{}, err
+		}
+	}
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cur, ok := w.last.Get(code); ok {
+		// Another click filled the entry meanwhile; it is newer.
+		last = cur
+	}
+	if !last.IsZero() && now.Before(last.Add(w.size)) {
+		if !ok {
+			w.last.Add(code, last)
+		}
+		return false, time.Time{}, nil
+	}
+	w.last.Add(code, now)
+	return true, last, nil
+}
+
+// Undo restores the last event time of code to prev after the event
+// admitted at at could not be stored, unless a later click changed it.
+func (w *Window) Undo(code string, at, prev time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cur, ok := w.last.Get(code); ok && cur.Equal(at) {
+		if prev.IsZero() {
+			w.last.Remove(code)
+		} else {
+			w.last.Add(code, prev)
+		}
+	}
+}

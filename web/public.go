@@ -1,0 +1,103 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/akti/linkd/shortener"
+	"github.com/akti/linkd/tracker"
+)
+
+// Visitor records a visit to a live link and reports an error when the
+// redirect must not be answered.
+type Visitor interface {
+	Visit(ctx context.Context, l *shortener.Link,
+		reason tracker.Reason) (bool, error)
+	CountGone(l *shortener.Link)
+}
+
+// Public serves the short domain: redirects and /healthz.
+type Public struct {
+	Resolver   *shortener.Resolver
+	Classifier *tracker.Classifier
+	Visitor    Visitor
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+// Header values shared by every redirect; net/http only reads them.
+var (
+	cacheNoStore = []string{"private, no-store"}
+	htmlType     = []string{"text/html; charset=utf-8"}
+)
+
+const (
+	pageNotFound = "<!doctype html><meta charset=utf-8><title>Link not found" +
+		"</title><h1>Link not found</h1><p>This link does not exist.</p>\n"
+	pageGone = "<!doctype html><meta charset=utf-8><title>Link expired" +
+		"</title><h1>Link expired</h1><p>This link is no longer active.</p>\n"
+	pageUnavailable = "<!doctype html><meta charset=utf-8><title>Try again" +
+		"</title><h1>Try again</h1><p>Please tap the link again in a moment." +
+		"</p>\n"
+)
+
+// Handler returns the public listener's handler.
+func (p *Public) Handler() http.Handler {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET("/healthz", healthz)
+	e.HEAD("/healthz", healthz)
+	e.GET("/*", p.redirect)
+	e.HEAD("/*", p.redirect)
+	e.RouteNotFound("/*", func(c echo.Context) error {
+		return page(c.Response(), http.StatusNotFound, pageNotFound)
+	})
+	return e
+}
+
+func healthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+
+func (p *Public) redirect(c echo.Context) error {
+	r, w := c.Request(), c.Response()
+	code, ok := shortener.CodeFromPath(r.URL.Path)
+	if !ok {
+		return page(w, http.StatusNotFound, pageNotFound)
+	}
+	l, err := p.Resolver.Resolve(r.Context(), code)
+	if errors.Is(err, shortener.ErrNotFound) {
+		return page(w, http.StatusNotFound, pageNotFound)
+	}
+	if err != nil {
+		p.Log.Error("resolve code", "code", code, "error", err)
+		return page(w, http.StatusServiceUnavailable, pageUnavailable)
+	}
+	if !l.Live(p.Now()) {
+		p.Visitor.CountGone(l)
+		return page(w, http.StatusGone, pageGone)
+	}
+
+	reason := p.Classifier.Classify(r.Method, r.Header)
+	if _, err := p.Visitor.Visit(r.Context(), l, reason); err != nil {
+		p.Log.Error("record click", "code", code, "error", err)
+		return page(w, http.StatusServiceUnavailable, pageUnavailable)
+	}
+	h := w.Header()
+	h["Location"] = []string{l.Destination(r.URL.RawQuery)}
+	h["Cache-Control"] = cacheNoStore
+	w.WriteHeader(http.StatusFound)
+	return nil
+}
+
+func page(w *echo.Response, status int, body string) error {
+	h := w.Header()
+	h["Content-Type"] = htmlType
+	h["Cache-Control"] = cacheNoStore
+	w.WriteHeader(status)
+	_, err := w.Write([]byte(body))
+	return err
+}
