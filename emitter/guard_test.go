@@ -334,8 +334,9 @@ func TestCheckURLResolverTimeout(t *testing.T) {
 	}
 }
 
-// listen starts a TCP listener on 127.0.0.1 and returns it and its port.
-func listen(t *testing.T) (*net.TCPListener, string) {
+// listenLoopback starts a TCP listener on 127.0.0.1 and returns it and
+// its port.
+func listenLoopback(t *testing.T) (*net.TCPListener, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -368,7 +369,7 @@ func assertNoConnection(t *testing.T, ln *net.TCPListener) {
 // address, then has it resolve to loopback at dial time, where a listener
 // of the test's own waits: the dial must be refused before it connects.
 func TestDialContextRebinding(t *testing.T) {
-	ln, port := listen(t)
+	ln, port := listenLoopback(t)
 	var mu sync.Mutex
 	calls := 0
 	r := resolverFunc(func(_ context.Context, host string) ([]net.IPAddr,
@@ -405,7 +406,7 @@ func TestDialContextRebinding(t *testing.T) {
 // TestDialContextRefused dials forms of loopback, where only the test's
 // own listener can be, with the guard on.
 func TestDialContextRefused(t *testing.T) {
-	ln, port := listen(t)
+	ln, port := listenLoopback(t)
 	r := &fakeResolver{answers: map[string][]string{
 		"loop.example":   {"127.0.0.1"},
 		"mapped.example": {"::ffff:127.0.0.1"},
@@ -480,7 +481,7 @@ func TestControl(t *testing.T) {
 // TestDialContextAllowPrivate dials the test's own loopback listener with
 // the guard off, by number and by a name the fake resolver answers.
 func TestDialContextAllowPrivate(t *testing.T) {
-	ln, port := listen(t)
+	ln, port := listenLoopback(t)
 	go func() {
 		for {
 			conn, err := ln.Accept()
@@ -549,7 +550,7 @@ func TestDialContextTransport(t *testing.T) {
 				}
 				return
 			}
-			if got := post(t, c, url, secret, []byte("{}"),
+			if got := postSigned(t, c, url, secret, []byte("{}"),
 				[]byte("{}")); got != http.StatusNoContent {
 				t.Errorf("status %d, want 204", got)
 			}

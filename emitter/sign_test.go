@@ -43,8 +43,8 @@ func loadVectors(tb testing.TB) []vector {
 	return vs
 }
 
-// headers returns the webhook headers of a delivery.
-func headers(id string, ts int64, sig string) http.Header {
+// webhookHeaders returns the webhook headers of a delivery.
+func webhookHeaders(id string, ts int64, sig string) http.Header {
 	h := http.Header{}
 	h.Set(HeaderID, id)
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
@@ -72,7 +72,7 @@ func TestVectors(t *testing.T) {
 			if diff := cmp.Diff(v.Signature, got); diff != "" {
 				t.Errorf("Signature (-want +got):\n%s", diff)
 			}
-			h := headers(v.ID, v.Timestamp, v.Signature)
+			h := webhookHeaders(v.ID, v.Timestamp, v.Signature)
 			now := time.Unix(v.Timestamp, 0)
 			err = Verify(v.Secret, h, []byte(v.Body), now, DefaultTolerance)
 			if err != nil {
@@ -137,7 +137,7 @@ func TestSecretDecoding(t *testing.T) {
 			if !tt.ok && !errors.Is(err, ErrBadSecret) {
 				t.Errorf("Signature: error %v, want ErrBadSecret", err)
 			}
-			err = Verify(tt.secret, headers("msg_1", 1, "v1,x"), nil,
+			err = Verify(tt.secret, webhookHeaders("msg_1", 1, "v1,x"), nil,
 				time.Unix(1, 0), 0)
 			if !tt.ok && !errors.Is(err, ErrBadSecret) {
 				t.Errorf("Verify: error %v, want ErrBadSecret", err)
@@ -158,6 +158,16 @@ func TestSignatureHeader(t *testing.T) {
 	}
 	if diff := cmp.Diff(sigNew+" "+sigOld, got); diff != "" {
 		t.Errorf("SignatureHeader (-want +got):\n%s", diff)
+	}
+	h := webhookHeaders("evt_1", 100, got)
+	for i, s := range []string{newS, oldS} {
+		if err := Verify(s, h, body, time.Unix(100, 0), 0); err != nil {
+			t.Errorf("Verify with secret %d: %v", i, err)
+		}
+	}
+	err = Verify(testSecret(t, 3), h, body, time.Unix(100, 0), 0)
+	if !errors.Is(err, ErrSignature) {
+		t.Errorf("Verify with a third secret: %v, want ErrSignature", err)
 	}
 
 	if _, err := SignatureHeader(nil, "evt_1", 100, body); !errors.Is(err,
@@ -187,6 +197,7 @@ func TestVerify(t *testing.T) {
 	good := sig(secret, "evt_1", ts, body)
 	both, _ := SignatureHeader([]string{rotated, secret}, "evt_1", ts, body)
 	minutes := func(n int) int64 { return ts + int64(n*60) }
+	hs := webhookHeaders
 
 	tests := []struct {
 		name string
@@ -194,44 +205,44 @@ func TestVerify(t *testing.T) {
 		body []byte
 		want error
 	}{
-		{"round trip", headers("evt_1", ts, good), body, nil},
-		{"rotation, old secret", headers("evt_1", ts, both), body, nil},
+		{"round trip", hs("evt_1", ts, good), body, nil},
+		{"rotation, old secret", hs("evt_1", ts, both), body, nil},
 		{"other versions ignored",
-			headers("evt_1", ts, "v2,abc v1a,x "+good+" garbage"), body, nil},
-		{"tampered body", headers("evt_1", ts, good), []byte(`{}`),
+			hs("evt_1", ts, "v2,abc v1a,x "+good+" garbage"), body, nil},
+		{"tampered body", hs("evt_1", ts, good), []byte(`{}`),
 			ErrSignature},
-		{"tampered id", headers("evt_2", ts, good), body, ErrSignature},
-		{"tampered timestamp", headers("evt_1", ts+1, good), body,
+		{"tampered id", hs("evt_2", ts, good), body, ErrSignature},
+		{"tampered timestamp", hs("evt_1", ts+1, good), body,
 			ErrSignature},
-		{"wrong secret", headers("evt_1", ts,
+		{"wrong secret", hs("evt_1", ts,
 			sig(other, "evt_1", ts, body)), body, ErrSignature},
 		{"signature under other version",
-			headers("evt_1", ts, "v2"+strings.TrimPrefix(good, "v1")), body,
+			hs("evt_1", ts, "v2"+strings.TrimPrefix(good, "v1")), body,
 			ErrSignature},
 		{"signature without version",
-			headers("evt_1", ts, strings.TrimPrefix(good, "v1,")), body,
+			hs("evt_1", ts, strings.TrimPrefix(good, "v1,")), body,
 			ErrSignature},
-		{"4 minutes old", headers("evt_1", minutes(-4),
+		{"4 minutes old", hs("evt_1", minutes(-4),
 			sig(secret, "evt_1", minutes(-4), body)), body, nil},
-		{"4 minutes ahead", headers("evt_1", minutes(4),
+		{"4 minutes ahead", hs("evt_1", minutes(4),
 			sig(secret, "evt_1", minutes(4), body)), body, nil},
-		{"5 minutes old", headers("evt_1", minutes(-5),
+		{"5 minutes old", hs("evt_1", minutes(-5),
 			sig(secret, "evt_1", minutes(-5), body)), body, nil},
-		{"6 minutes old", headers("evt_1", minutes(-6),
+		{"6 minutes old", hs("evt_1", minutes(-6),
 			sig(secret, "evt_1", minutes(-6), body)), body, ErrTimestamp},
-		{"6 minutes ahead", headers("evt_1", minutes(6),
+		{"6 minutes ahead", hs("evt_1", minutes(6),
 			sig(secret, "evt_1", minutes(6), body)), body, ErrTimestamp},
-		{"missing id", headers("", ts, good), body, ErrMissingHeaders},
-		{"missing signature", headers("evt_1", ts, " "), body,
+		{"missing id", hs("", ts, good), body, ErrMissingHeaders},
+		{"missing signature", hs("evt_1", ts, " "), body,
 			ErrMissingHeaders},
-		{"missing timestamp", without(headers("evt_1", ts, good),
+		{"missing timestamp", withoutHeader(hs("evt_1", ts, good),
 			HeaderTimestamp), body, ErrMissingHeaders},
-		{"unparsable timestamp", with(headers("evt_1", ts, good),
+		{"unparsable timestamp", withHeader(hs("evt_1", ts, good),
 			HeaderTimestamp, "soon"), body, ErrTimestamp},
-		{"non-canonical timestamp", with(headers("evt_1", ts, good),
+		{"non-canonical timestamp", withHeader(hs("evt_1", ts, good),
 			HeaderTimestamp, "+"+strconv.FormatInt(ts, 10)), body,
 			ErrTimestamp},
-		{"milliseconds timestamp", with(headers("evt_1", ts, good),
+		{"milliseconds timestamp", withHeader(hs("evt_1", ts, good),
 			HeaderTimestamp, strconv.FormatInt(ts*1000, 10)), body,
 			ErrTimestamp},
 	}
@@ -250,7 +261,7 @@ func TestVerifyTolerance(t *testing.T) {
 	now := time.Unix(1_770_000_000, 0)
 	ts := now.Add(-90 * time.Second).Unix()
 	sig, _ := Signature(secret, "evt_1", ts, nil)
-	h := headers("evt_1", ts, sig)
+	h := webhookHeaders("evt_1", ts, sig)
 
 	if err := Verify(secret, h, nil, now, time.Minute); !errors.Is(err,
 		ErrTimestamp) {
@@ -299,7 +310,7 @@ func TestVerifyRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := post(t, client, srv.URL, tt.secret, body, tt.body)
+			got := postSigned(t, client, srv.URL, tt.secret, body, tt.body)
 			if got != tt.want {
 				t.Errorf("status %d, want %d", got, tt.want)
 			}
@@ -307,8 +318,8 @@ func TestVerifyRequest(t *testing.T) {
 	}
 }
 
-// post sends sent, signed as signed with secret, and returns the status.
-func post(t *testing.T, c *http.Client, url, secret string, signed,
+// postSigned sends sent, signed as signed with secret, and returns the status.
+func postSigned(t *testing.T, c *http.Client, url, secret string, signed,
 	sent []byte) int {
 	t.Helper()
 	ts := time.Now().Unix()
@@ -321,7 +332,7 @@ func post(t *testing.T, c *http.Client, url, secret string, signed,
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header = headers("evt_1", ts, sig)
+	req.Header = webhookHeaders("evt_1", ts, sig)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
@@ -334,12 +345,12 @@ func post(t *testing.T, c *http.Client, url, secret string, signed,
 	return resp.StatusCode
 }
 
-func with(h http.Header, key, value string) http.Header {
+func withHeader(h http.Header, key, value string) http.Header {
 	h.Set(key, value)
 	return h
 }
 
-func without(h http.Header, key string) http.Header {
+func withoutHeader(h http.Header, key string) http.Header {
 	h.Del(key)
 	return h
 }

@@ -32,7 +32,8 @@ type Span struct {
 //     the URL too.
 //   - A non-ASCII rune that is not a letter, mark or digit ends a URL:
 //     emoji, CJK punctuation (。，！【】), "…", «», curly quotes, no-break
-//     and zero-width spaces, bidi marks.
+//     and zero-width spaces, bidi marks. So do emoji variation selectors
+//     and keycaps (x.test/a1️⃣ gives x.test/a).
 //   - Text in another script glued to a link: a letter or digit of a
 //     script other than Latin ends a URL when it follows an ASCII letter,
 //     digit or punctuation mark, so 点击https://link.akti.fyi/abc123查看
@@ -68,7 +69,6 @@ type Span struct {
 type URLFinder struct {
 	re        *regexp.Regexp
 	shortHost string
-	bareHost  bool // shortHost has neither a dot nor a port
 }
 
 // NewURLFinder returns a finder for SMS bodies. shortHost is the host of
@@ -83,31 +83,29 @@ func NewURLFinder(shortHost string) *URLFinder {
 		re = regexp.MustCompile(shortHostExp(host) + "|" + re.String())
 		re.Longest()
 	}
-	return &URLFinder{
-		re:        re,
-		shortHost: host,
-		bareHost:  host != "" && !strings.ContainsAny(host, ".:"),
-	}
+	return &URLFinder{re: re, shortHost: host}
 }
 
 // Find returns every URL in body in order of appearance, duplicates
 // included, or nil when there is none.
 func (f *URLFinder) Find(body string) []Span {
-	// Every URL but one on a short host such as "localhost" has one of these.
-	if !f.bareHost && !strings.ContainsAny(body, ".:") {
-		return nil
-	}
-
-	re := f.regexp()
-	email := re.SubexpIndex("relaxedEmail")
+	// No URL holds white space, so each word is matched on its own: the
+	// matcher is slow, and most words can be skipped at a glance.
 	var spans []Span
-	for _, m := range re.FindAllStringSubmatchIndex(body, -1) {
-		if email >= 0 && m[2*email] >= 0 {
-			continue
+	word := -1
+	for i, r := range body {
+		switch {
+		case !unicode.IsSpace(r):
+			if word < 0 {
+				word = i
+			}
+		case word >= 0:
+			spans = f.appendWord(spans, body[word:i], word)
+			word = -1
 		}
-		if s, ok := f.refine(body, m[0], m[1]); ok {
-			spans = append(spans, s)
-		}
+	}
+	if word >= 0 {
+		spans = f.appendWord(spans, body[word:], word)
 	}
 	return spans
 }
@@ -125,6 +123,38 @@ func (f *URLFinder) Distinct(body string) []string {
 		}
 	}
 	return urls
+}
+
+// appendWord appends to spans the URLs in word, which starts at byte at of
+// the body.
+func (f *URLFinder) appendWord(spans []Span, word string, at int) []Span {
+	if !f.mayHold(word) {
+		return spans
+	}
+	re := f.regexp()
+	email := re.SubexpIndex("relaxedEmail")
+	for _, m := range re.FindAllStringSubmatchIndex(word, -1) {
+		if email >= 0 && m[2*email] >= 0 {
+			continue
+		}
+		if s, ok := f.refine(word, m[0], m[1]); ok {
+			s.Start, s.End = s.Start+at, s.End+at
+			spans = append(spans, s)
+		}
+	}
+	return spans
+}
+
+// mayHold reports whether word may hold a URL that Find keeps: one with
+// "://", a domain (a dot with something after it) or the short host.
+func (f *URLFinder) mayHold(word string) bool {
+	if strings.Contains(word, "://") {
+		return true
+	}
+	if i := strings.IndexByte(word, '.'); i >= 0 && i < len(word)-1 {
+		return true
+	}
+	return f.shortHost != "" && containsFold(word, f.shortHost)
 }
 
 // regexp returns the matcher of f, the plain relaxed one for the zero value.
@@ -222,6 +252,11 @@ func cutIndex(text string, hostStart int) int {
 			if r == '/' || r == '?' || r == '#' {
 				inHost = false
 			}
+		case isEmojiPart(r):
+			if strings.ContainsRune("0123456789#*", prev) {
+				return hostStart + i - 1 // the base of a keycap: 1️⃣
+			}
+			return hostStart + i
 		case !unicode.In(r, unicode.L, unicode.M, unicode.N):
 			return hostStart + i
 		case isForeign(r) && prev < utf8.RuneSelf && !joins(prev, inHost):
@@ -230,6 +265,12 @@ func cutIndex(text string, hostStart int) int {
 		prev = r
 	}
 	return len(text)
+}
+
+// isEmojiPart reports whether r is a mark that only emoji take: a
+// variation selector, or an enclosing mark such as the keycap U+20E3.
+func isEmojiPart(r rune) bool {
+	return unicode.In(r, unicode.Variation_Selector, unicode.Me)
 }
 
 // joins reports whether the ASCII rune prev may be followed by a letter of
@@ -400,11 +441,36 @@ func shortHostExp(host string) string {
 	if isCodeByte(host[0]) {
 		b.WriteString(`\b`)
 	}
-	b.WriteString(`(?i:https?://)?(?i:` + regexp.QuoteMeta(host) + `)`)
+	b.WriteString(`(?i:https?://)?` + asciiFoldExp(host))
 	if isCodeByte(host[len(host)-1]) {
 		b.WriteString(`(?:` + shortPath + `|\b)`)
 	} else {
 		b.WriteString(shortPath + `?`)
 	}
 	return b.String()
+}
+
+// asciiFoldExp returns a regular expression for s in any mix of ASCII
+// upper and lower case, unlike (?i), which also folds K with the Kelvin sign
+// and s with ſ: such texts would slip past containsFold.
+func asciiFoldExp(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if u := unicode.ToUpper(r); r < utf8.RuneSelf && u != r {
+			b.WriteString("[" + string(r) + string(u) + "]")
+		} else {
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	return b.String()
+}
+
+// containsFold reports whether s holds substr, without regard to case.
+func containsFold(s, substr string) bool {
+	for i := 0; i+len(substr) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(substr)], substr) {
+			return true
+		}
+	}
+	return false
 }

@@ -30,7 +30,8 @@ var urlCases = []urlCase{
 	},
 	{
 		name: "trailing full stop",
-		body: "Your order has shipped. Track it: https://link.akti.fyi/Xk3p9QaZ.",
+		body: "Your order has shipped. Track it: " +
+			"https://link.akti.fyi/Xk3p9QaZ.",
 		want: []string{"https://link.akti.fyi/Xk3p9QaZ"},
 	},
 	{
@@ -137,6 +138,11 @@ var urlCases = []urlCase{
 		want: []string{"https://x.test/love"},
 	},
 	{
+		name: "keycap emoji glued after",
+		body: "Steps: https://x.test/a1️⃣ https://x.test/b#️⃣",
+		want: []string{"https://x.test/a", "https://x.test/b"},
+	},
+	{
 		name: "zero-width space",
 		body: "https://x.test/a\u200bb",
 		want: []string{"https://x.test/a"},
@@ -162,7 +168,8 @@ var urlCases = []urlCase{
 	},
 	{
 		name: "french percent",
-		body: "Profitez de -3.5% sur tout : https://boutique.example.fr/soldes !",
+		body: "Profitez de -3.5% sur tout : " +
+			"https://boutique.example.fr/soldes !",
 		want: []string{"https://boutique.example.fr/soldes"},
 	},
 	{

@@ -25,6 +25,10 @@ type config struct {
 	retryMaxAge  time.Duration
 	allowPrivate bool
 	logFormat    string
+
+	// baseURLSet is false when the base URL is the default, which then
+	// follows the public listener's actual address.
+	baseURLSet bool
 }
 
 // setting is one flag with its environment variable.
@@ -69,9 +73,11 @@ func parseConfig(args []string, getenv func(string) string,
 	c := &config{}
 	fs := flag.NewFlagSet("linkd serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	given := make(map[string]*string)
+	given := make(map[string]*flagValue)
 	for _, s := range c.settings() {
-		given[s.flag] = fs.String(s.flag, "", fmt.Sprintf("%s (env %s, default %q)",
+		v := &flagValue{isBool: s.def == "false" || s.def == "true"}
+		given[s.flag] = v
+		fs.Var(v, s.flag, fmt.Sprintf("%s (env %s, default %q)",
 			s.help, s.env, s.def))
 	}
 	if err := fs.Parse(args); err != nil {
@@ -88,7 +94,10 @@ func parseConfig(args []string, getenv func(string) string,
 			v, from = e, s.env
 		}
 		if set[s.flag] {
-			v, from = *given[s.flag], "--"+s.flag
+			v, from = given[s.flag].s, "--"+s.flag
+		}
+		if s.flag == "base-url" {
+			c.baseURLSet = from != ""
 		}
 		if err := s.set(v); err != nil {
 			if from == "" {
@@ -99,6 +108,16 @@ func parseConfig(args []string, getenv func(string) string,
 	}
 	return c, nil
 }
+
+// flagValue holds a flag's text until parseConfig checks it.
+type flagValue struct {
+	s      string
+	isBool bool
+}
+
+func (v *flagValue) String() string     { return v.s }
+func (v *flagValue) Set(s string) error { v.s = s; return nil }
+func (v *flagValue) IsBoolFlag() bool   { return v.isBool }
 
 func addr(dst *string) func(string) error {
 	return func(v string) error {

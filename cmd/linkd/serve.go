@@ -59,6 +59,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("admin listener: %w", err)
 	}
 
+	if !cfg.baseURLSet {
+		cfg.baseURL = "http://" + publicLn.Addr().String()
+	}
 	app, err := build(cfg, db, tokenHash, log)
 	if err != nil {
 		return err

@@ -1,0 +1,298 @@
+package tracker_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/akti/linkd/emitter"
+	"github.com/akti/linkd/shortener"
+	"github.com/akti/linkd/store"
+	"github.com/akti/linkd/tracker"
+)
+
+// t0 is the time every window scenario starts at.
+var t0 = time.Date(2024, 1, 28, 12, 0, 0, 0, time.UTC)
+
+// fakeMarkers is an in-memory tracker.Markers that counts its reads. It is
+// safe for concurrent use.
+type fakeMarkers struct {
+	mu    sync.Mutex
+	last  map[string]time.Time
+	reads atomic.Int64
+}
+
+func newFakeMarkers() *fakeMarkers {
+	return &fakeMarkers{last: make(map[string]time.Time)}
+}
+
+func (m *fakeMarkers) LastEvent(_ context.Context,
+	code string) (time.Time, error) {
+	m.reads.Add(1)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.last[code], nil
+}
+
+func (m *fakeMarkers) set(code string, at time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.last[code] = at
+}
+
+func newWindow(tb testing.TB, size time.Duration, capacity int,
+	markers tracker.Markers) *tracker.Window {
+	tb.Helper()
+	w, err := tracker.NewWindow(size, capacity, markers)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+// admit returns whether a click on code at t0+off emits.
+func admit(tb testing.TB, w *tracker.Window, code string,
+	off time.Duration) bool {
+	tb.Helper()
+	emit, _, err := w.Admit(context.Background(), code, t0.Add(off))
+	if err != nil {
+		tb.Fatalf("Admit(%q, +%v): %v", code, off, err)
+	}
+	return emit
+}
+
+// click is one click of a window timeline, at an offset from t0.
+type click struct {
+	At   time.Duration
+	Emit bool
+}
+
+func TestWindowTimeline(t *testing.T) {
+	tests := []struct {
+		name   string
+		clicks []click
+	}{
+		{"spec example", []click{
+			{0, true},
+			{29 * time.Second, false},
+			{31 * time.Second, true},
+			{45 * time.Second, false},
+			{62 * time.Second, true},
+		}},
+		{"exactly one window after the event emits", []click{
+			{0, true},
+			{30*time.Second - time.Millisecond, false},
+			{30 * time.Second, true},
+		}},
+		{"suppressed clicks do not extend the window", []click{
+			{0, true},
+			{10 * time.Second, false},
+			{20 * time.Second, false},
+			{29 * time.Second, false},
+			{30 * time.Second, true},
+			{59 * time.Second, false},
+		}},
+		{"same instant twice", []click{
+			{0, true},
+			{0, false},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
+			var want, got []click
+			for _, c := range tt.clicks {
+				want = append(want, c)
+				got = append(got, click{c.At, admit(t, w, "abc", c.At)})
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("timeline (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWindowAdmitReturnsPrevious(t *testing.T) {
+	w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
+	ctx := context.Background()
+
+	emit, prev, err := w.Admit(ctx, "abc", t0)
+	if err != nil || !emit || !prev.IsZero() {
+		t.Fatalf("first Admit = %v, %v, %v; want true, zero, nil",
+			emit, prev, err)
+	}
+	emit, prev, err = w.Admit(ctx, "abc", t0.Add(40*time.Second))
+	if err != nil || !emit || !prev.Equal(t0) {
+		t.Fatalf("second Admit = %v, %v, %v; want true, %v, nil",
+			emit, prev, err, t0)
+	}
+}
+
+func TestWindowCodesAreIndependent(t *testing.T) {
+	w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
+	if !admit(t, w, "aaa", 0) {
+		t.Fatal("first click on aaa did not emit")
+	}
+	if !admit(t, w, "bbb", time.Second) {
+		t.Error("first click on bbb was suppressed by aaa's window")
+	}
+	if admit(t, w, "aaa", 2*time.Second) {
+		t.Error("second click on aaa emitted")
+	}
+}
+
+func TestWindowReadsStoredMarker(t *testing.T) {
+	m := newFakeMarkers()
+	m.set("abc", t0)
+	w := newWindow(t, 30*time.Second, 16, m)
+
+	if admit(t, w, "abc", 10*time.Second) {
+		t.Error("click 10s after a stored event emitted")
+	}
+	if admit(t, w, "abc", 20*time.Second) {
+		t.Error("click 20s after a stored event emitted")
+	}
+	if got := m.reads.Load(); got != 1 {
+		t.Errorf("marker reads = %d, want 1 (then cached)", got)
+	}
+	if !admit(t, w, "abc", 31*time.Second) {
+		t.Error("click 31s after a stored event was suppressed")
+	}
+}
+
+// TestWindowAfterRestart runs the window over the real store: an event
+// committed before a "restart" still suppresses clicks after it.
+func TestWindowAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(filepath.Join(t.TempDir(), "linkd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	l := &shortener.Link{Code: "abc123", URL: "https://example.com/",
+		CampaignID: "camp1", Phone: "+15555550100", CreatedAt: t0}
+	if err := db.CreateLinks(ctx, []*shortener.Link{l}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Before the restart: the click at t0 emits and is committed.
+	before := newWindow(t, 30*time.Second, 16, db)
+	if !admit(t, before, l.Code, 0) {
+		t.Fatal("first click did not emit")
+	}
+	ev := emitter.ClickEvent(emitter.NewIDs().New("evt_", t0), l.CampaignID,
+		emitter.Lead{Phone: l.Phone}, l.URL, "https://s.test/abc123", t0)
+	b := tracker.Batch{Emitted: []tracker.Emitted{{Code: l.Code,
+		CampaignID: l.CampaignID, Phone: l.Phone, At: t0, Event: ev}}}
+	if _, err := db.CommitClicks(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+
+	// After it: a new window with an empty memory over the same file.
+	after := newWindow(t, 30*time.Second, 16, db)
+	if admit(t, after, l.Code, 10*time.Second) {
+		t.Error("click 10s after the event emitted after a restart")
+	}
+	if !admit(t, after, l.Code, 31*time.Second) {
+		t.Error("click 31s after the event was suppressed after a restart")
+	}
+}
+
+func TestWindowUndo(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("to no event", func(t *testing.T) {
+		w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
+		_, prev, _ := w.Admit(ctx, "abc", t0)
+		w.Undo("abc", t0, prev)
+		if !admit(t, w, "abc", 5*time.Second) {
+			t.Error("click after an undone first event was suppressed")
+		}
+	})
+
+	t.Run("to an earlier event", func(t *testing.T) {
+		w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
+		admit(t, w, "abc", 0)
+		at := t0.Add(30 * time.Second)
+		_, prev, _ := w.Admit(ctx, "abc", at)
+		w.Undo("abc", at, prev)
+		// Without the undo the window would run until +60s.
+		if !admit(t, w, "abc", 31*time.Second) {
+			t.Error("undo did not restore the earlier event")
+		}
+	})
+
+	t.Run("after a newer admit", func(t *testing.T) {
+		w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
+		_, prev, _ := w.Admit(ctx, "abc", t0)
+		admit(t, w, "abc", 30*time.Second)
+		w.Undo("abc", t0, prev)
+		if admit(t, w, "abc", 45*time.Second) {
+			t.Error("stale undo reopened the newer event's window")
+		}
+	})
+}
+
+func TestWindowConcurrentAdmitEmitsOnce(t *testing.T) {
+	m := newFakeMarkers()
+	w := newWindow(t, 30*time.Second, 16, m)
+	ctx := context.Background()
+
+	const n = 100
+	var emitted atomic.Int64
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			emit, _, err := w.Admit(ctx, "abc", t0)
+			if err != nil {
+				t.Error(err)
+			}
+			if emit {
+				emitted.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if got := emitted.Load(); got != 1 {
+		t.Errorf("%d concurrent clicks emitted %d events, want 1", n, got)
+	}
+}
+
+func TestWindowEvictedCodeReadsMarkers(t *testing.T) {
+	m := newFakeMarkers()
+	w := newWindow(t, 30*time.Second, 2, m)
+
+	// Three codes emit; their events are committed, as the recorder does.
+	for _, code := range []string{"aaa", "bbb", "ccc"} {
+		if !admit(t, w, code, 0) {
+			t.Fatalf("first click on %s did not emit", code)
+		}
+		m.set(code, t0)
+	}
+	readsBefore := m.reads.Load()
+
+	// aaa was evicted by ccc; its window still holds from the marker.
+	for _, code := range []string{"aaa", "bbb", "ccc"} {
+		if admit(t, w, code, 10*time.Second) {
+			t.Errorf("click on %s 10s after its event emitted", code)
+		}
+	}
+	if m.reads.Load() == readsBefore {
+		t.Error("no marker read for the evicted code")
+	}
+	for _, code := range []string{"aaa", "bbb", "ccc"} {
+		if !admit(t, w, code, 30*time.Second) {
+			t.Errorf("click on %s 30s after its event was suppressed", code)
+		}
+	}
+}
