@@ -129,16 +129,20 @@ func TestEventTimeIsUTCMilliseconds(t *testing.T) {
 
 func TestFormatTime(t *testing.T) {
 	tests := []struct {
+		name string
 		in   time.Time
 		want string
 	}{
-		{eventTime, "2024-01-28T12:00:05.000Z"},
-		{eventTime.Add(7 * time.Millisecond), "2024-01-28T12:00:05.007Z"},
-		{eventTime.In(time.FixedZone("X", -5*60*60)),
+		{"whole second", eventTime, "2024-01-28T12:00:05.000Z"},
+		{"milliseconds", eventTime.Add(7 * time.Millisecond),
+			"2024-01-28T12:00:05.007Z"},
+		{"sub-millisecond dropped", eventTime.Add(7*time.Millisecond +
+			999*time.Microsecond), "2024-01-28T12:00:05.007Z"},
+		{"other zone", eventTime.In(time.FixedZone("X", -5*60*60)),
 			"2024-01-28T12:00:05.000Z"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			if got := FormatTime(tt.in); got != tt.want {
 				t.Errorf("FormatTime(%v) = %q, want %q", tt.in, got, tt.want)
 			}

@@ -57,9 +57,9 @@ type Span struct {
 //     give link.akti.fyi/abc123.
 //
 // Limitations: text glued to a URL in the same script cannot be told apart
-// from it. https://x.test/aVisit and https://ru.wikipedia.org/wiki/Москва
-// Подробнее without the space are taken whole, and so is 点击例子.中国, an
-// IDN host glued to Chinese text. A word glued to a link without a scheme
+// from it. https://x.test/aVisit and https://x.test/wiki/МоскваПодробнее
+// are taken whole, and so is 点击例子.中国, an IDN host glued to Chinese
+// text. A word glued to a link without a scheme
 // in Latin script (Visitwww.x.com) becomes part of its host. A sentence
 // with no space after its full stop can read as a domain (end.Com) when
 // the word after it is a top-level domain. Matching costs up to about 5

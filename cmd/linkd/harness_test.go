@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -244,6 +243,8 @@ func errorCode(raw []byte) (code, field string) {
 	return e.Error.Code, e.Error.Field
 }
 
-func fmtPath(format string, args ...any) string {
-	return fmt.Sprintf(format, args...)
+func contextWithCancel(t testing.TB) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	return ctx, cancel
 }

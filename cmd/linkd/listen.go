@@ -74,15 +74,20 @@ func verifyingHandler(secret string, stdout, stderr io.Writer) http.Handler {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		line, err := json.Marshal(received{r.Header.Get(emitter.HeaderID),
-			json.RawMessage(body)})
-		if err != nil {
+		if !json.Valid(body) {
 			http.Error(w, "body is not JSON", http.StatusBadRequest)
 			return
 		}
 		mu.Lock()
-		fmt.Fprintf(stdout, "%s\n", line)
+		enc := json.NewEncoder(stdout)
+		enc.SetEscapeHTML(false)
+		err = enc.Encode(received{r.Header.Get(emitter.HeaderID),
+			json.RawMessage(body)})
 		mu.Unlock()
+		if err != nil {
+			http.Error(w, "cannot print", http.StatusInternalServerError)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

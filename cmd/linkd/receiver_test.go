@@ -26,7 +26,7 @@ type delivery struct {
 // request the way a consumer would and answers with respond's status.
 type receiver struct {
 	t   testing.TB
-	srv *httptest.Server
+	url string
 
 	mu      sync.Mutex
 	secrets []string
@@ -37,12 +37,14 @@ type receiver struct {
 func newReceiver(t testing.TB) *receiver {
 	t.Helper()
 	rc := &receiver{t: t}
-	rc.srv = httptest.NewServer(http.HandlerFunc(rc.serve))
-	t.Cleanup(rc.srv.Close)
+	srv := httptest.NewServer(http.HandlerFunc(rc.serve))
+	t.Cleanup(srv.Close)
+	rc.url = srv.URL + "/hook"
 	return rc
 }
 
-func (rc *receiver) URL() string { return rc.srv.URL + "/hook" }
+// URL returns the receiver's endpoint URL.
+func (rc *receiver) URL() string { return rc.url }
 
 // trust sets the secrets a delivery may be signed with.
 func (rc *receiver) trust(secrets ...string) {
