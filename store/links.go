@@ -145,9 +145,24 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 				return err
 			}
 		}
+		if err := deletePrefix(tx.Bucket(bucketVisits),
+			append(k, 0)); err != nil {
+			return err
+		}
 		return addCampaignStat(tx, l.CampaignID,
 			func(s *CampaignStats) { s.Links-- })
 	})
+}
+
+// deletePrefix deletes every key of b that starts with prefix.
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Links returns one page of links matching q, and the cursor of the next

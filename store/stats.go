@@ -1,8 +1,10 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -127,6 +129,9 @@ func commitEmitted(tx *bolt.Tx, eps []*emitter.Endpoint,
 	if err != nil {
 		return nil, err
 	}
+	if err := logVisits(tx, e.Code, e.Visit()); err != nil {
+		return nil, err
+	}
 	return putEvent(tx, eps, e.Event)
 }
 
@@ -134,7 +139,64 @@ func commitTally(tx *bolt.Tx, code string, t *tracker.Tally) error {
 	if tx.Bucket(bucketLinks).Get([]byte(code)) == nil {
 		return nil
 	}
+	if err := logVisits(tx, code, t.Recent[:t.NRecent]...); err != nil {
+		return err
+	}
 	return updateStats(tx, code, t, nil)
+}
+
+// keptVisits is how many logged visits a link keeps.
+const keptVisits = 20
+
+// logVisits adds vs to the link's visit log and drops the oldest beyond
+// keptVisits.
+func logVisits(tx *bolt.Tx, code string, vs ...tracker.VisitRecord) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	b := tx.Bucket(bucketVisits)
+	for _, v := range vs {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		k := join([]byte(code), timeKey(v.At), u64(seq))
+		if err := putJSON(b, k, v); err != nil {
+			return err
+		}
+	}
+	prefix := append([]byte(code), 0)
+	c := b.Cursor()
+	var keys [][]byte
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, k)
+	}
+	for len(keys) > keptVisits {
+		if err := b.Delete(keys[0]); err != nil {
+			return err
+		}
+		keys = keys[1:]
+	}
+	return nil
+}
+
+// Visits returns the link's logged visits, newest first.
+func (db *DB) Visits(ctx context.Context, code string) ([]tracker.VisitRecord, error) {
+	var out []tracker.VisitRecord
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(code), 0)
+		c := tx.Bucket(bucketVisits).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var r tracker.VisitRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	slices.Reverse(out)
+	return out, err
 }
 
 // updateStats adds t to the counters of the link and its campaign, lets

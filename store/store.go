@@ -38,10 +38,12 @@ var (
 	bucketDue          = []byte("deliveries_due")
 	bucketByEndpoint   = []byte("deliveries_by_endpoint")
 	bucketAttempts     = []byte("attempts")
+	bucketVisits       = []byte("visits")
 	allBuckets         = [][]byte{bucketMeta, bucketLinks, bucketLinksByCamp,
 		bucketLinksByPhone, bucketLinkStats, bucketCampStats,
 		bucketLeadsClicked, bucketEvents, bucketEndpoints,
-		bucketDeliveries, bucketDue, bucketByEndpoint, bucketAttempts}
+		bucketDeliveries, bucketDue, bucketByEndpoint, bucketAttempts,
+		bucketVisits}
 	keySchema     = []byte("schema_version")
 	keyAdminToken = []byte("admin_token_sha256")
 )

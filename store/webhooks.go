@@ -72,13 +72,9 @@ func (db *DB) DeleteEndpoint(ctx context.Context, id string) error {
 		if _, err := getEndpoint(tx, id); err != nil {
 			return err
 		}
-		due := tx.Bucket(bucketDue)
-		prefix := append([]byte(id), 0)
-		c := due.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-			if err := due.Delete(k); err != nil {
-				return err
-			}
+		err := deletePrefix(tx.Bucket(bucketDue), append([]byte(id), 0))
+		if err != nil {
+			return err
 		}
 		return tx.Bucket(bucketEndpoints).Delete([]byte(id))
 	})

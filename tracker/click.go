@@ -6,7 +6,22 @@ import (
 	"github.com/akti/linkd/emitter"
 )
 
+// RecentVisits is how many of a link's latest bot visits a Tally keeps.
+const RecentVisits = 8
+
+// VisitRecord is one logged visit: when, why it was not a lead's click
+// (Human for a click that emitted an event), and the User-Agent, cut to
+// 256 bytes.
+type VisitRecord struct {
+	At      time.Time `json:"at"`
+	Reason  Reason    `json:"reason"`
+	Agent   string    `json:"userAgent"`
+	Emitted bool      `json:"emitted"`
+}
+
 // Tally is what a link's visits add to its counters between two commits.
+// First and Last are the times of its first and last lead's click; Recent
+// holds up to RecentVisits of its latest bot visits, Recent[:NRecent].
 type Tally struct {
 	CampaignID string
 	Phone      string
@@ -14,6 +29,19 @@ type Tally struct {
 	BotClicks  int64
 	First      time.Time
 	Last       time.Time
+	Recent     [RecentVisits]VisitRecord
+	NRecent    int
+}
+
+// add logs a bot visit, dropping the oldest when Recent is full.
+func (t *Tally) add(v VisitRecord) {
+	if t.NRecent < RecentVisits {
+		t.Recent[t.NRecent] = v
+		t.NRecent++
+		return
+	}
+	copy(t.Recent[:], t.Recent[1:])
+	t.Recent[RecentVisits-1] = v
 }
 
 // Emitted is a lead's click that produced a lead.link_clicked event. It is
@@ -23,7 +51,23 @@ type Emitted struct {
 	CampaignID string
 	Phone      string
 	At         time.Time
+	Agent      string
 	Event      emitter.Event
+}
+
+// Visit returns the emitted click as a logged visit.
+func (e *Emitted) Visit() VisitRecord {
+	return VisitRecord{At: e.At, Reason: Human, Agent: e.Agent, Emitted: true}
+}
+
+// maxAgent is how much of a User-Agent a visit log keeps.
+const maxAgent = 256
+
+func cutAgent(ua string) string {
+	if len(ua) > maxAgent {
+		return ua[:maxAgent]
+	}
+	return ua
 }
 
 // Batch is one commit's worth of clicks: counter deltas by code, and the

@@ -115,16 +115,16 @@ func (r *Recorder) Record(ctx context.Context, e Emitted) error {
 }
 
 // Count adds one visit to the counters of a link: a lead's click when
-// human is true, a bot visit otherwise.
-func (r *Recorder) Count(code, campaign, phone string, human bool,
-	at time.Time) {
+// reason is Human, a bot visit otherwise, logged with its reason and agent.
+func (r *Recorder) Count(code, campaign, phone string, reason Reason,
+	agent string, at time.Time) {
 	r.mu.Lock()
 	t := r.tallies[code]
 	if t == nil {
 		t = &Tally{CampaignID: campaign, Phone: phone}
 		r.tallies[code] = t
 	}
-	if human {
+	if reason == Human {
 		if t.Clicks == 0 || at.Before(t.First) {
 			t.First = at
 		}
@@ -134,6 +134,7 @@ func (r *Recorder) Count(code, campaign, phone string, human bool,
 		t.Clicks++
 	} else {
 		t.BotClicks++
+		t.add(VisitRecord{At: at, Reason: reason, Agent: cutAgent(agent)})
 	}
 	r.mu.Unlock()
 }
@@ -192,9 +193,10 @@ func (r *Recorder) drain(batch []*request) {
 }
 
 func (r *Recorder) commit(batch []*request) {
+	var tallies map[string]*Tally
 	r.mu.Lock()
-	tallies := r.tallies
-	if len(tallies) > 0 {
+	if len(r.tallies) > 0 {
+		tallies = r.tallies
 		r.tallies = make(map[string]*Tally, len(tallies))
 	}
 	r.mu.Unlock()
@@ -236,6 +238,9 @@ func (r *Recorder) restore(tallies map[string]*Tally) {
 		}
 		if old.Last.After(t.Last) {
 			t.Last = old.Last
+		}
+		for _, v := range old.Recent[:old.NRecent] {
+			t.add(v)
 		}
 	}
 }

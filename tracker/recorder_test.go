@@ -21,6 +21,14 @@ import (
 
 const testBaseURL = "https://s.test"
 
+// The User-Agents of a bot and of a lead's phone.
+const (
+	curlAgent    = "curl/8.5.0"
+	browserAgent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) " +
+		"AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 " +
+		"Safari/604.1"
+)
+
 var discard = slog.New(slog.DiscardHandler)
 
 // openDB opens a fresh database in a temporary folder.
@@ -211,11 +219,16 @@ func TestRecorderStopFlushesTallies(t *testing.T) {
 	r := tracker.NewRecorder(db, discard,
 		tracker.RecorderOptions{FlushEvery: time.Hour})
 
-	r.Count(l.Code, l.CampaignID, l.Phone, true, t0.Add(2*time.Second))
-	r.Count(l.Code, l.CampaignID, l.Phone, true, t0)
-	r.Count(l.Code, l.CampaignID, l.Phone, true, t0.Add(time.Second))
-	r.Count(l.Code, l.CampaignID, l.Phone, false, t0)
-	r.Count(l.Code, l.CampaignID, l.Phone, false, t0)
+	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+		t0.Add(2*time.Second))
+	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+		t0)
+	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+		t0.Add(time.Second))
+	r.Count(l.Code, l.CampaignID, l.Phone, tracker.ReasonHead, curlAgent,
+		t0)
+	r.Count(l.Code, l.CampaignID, l.Phone, tracker.ReasonHead, curlAgent,
+		t0)
 	r.Stop()
 
 	want := store.LinkStats{Clicks: 3, BotClicks: 2, FirstClickAt: t0,
@@ -240,9 +253,12 @@ func TestRecorderFailedCommitKeepsTallies(t *testing.T) {
 	ctx := context.Background()
 	ids := emitter.NewIDs()
 
-	r.Count(l.Code, l.CampaignID, l.Phone, true, t0)
-	r.Count(l.Code, l.CampaignID, l.Phone, true, t0.Add(time.Second))
-	r.Count(l.Code, l.CampaignID, l.Phone, false, t0)
+	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+		t0)
+	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+		t0.Add(time.Second))
+	r.Count(l.Code, l.CampaignID, l.Phone, tracker.ReasonHead, curlAgent,
+		t0)
 	err := r.Record(ctx, emittedClick(ids, l, t0.Add(2*time.Second)))
 	if !errors.Is(err, errInjected) {
 		t.Fatalf("Record with a failing commit = %v, want %v", err,
@@ -350,21 +366,21 @@ func TestTrackerVisitFailedCommitKeepsWindowOpen(t *testing.T) {
 	tr := tracker.NewTracker(w, r, testBaseURL, clock.Now)
 	ctx := context.Background()
 
-	emitted, err := tr.Visit(ctx, l, tracker.Human)
+	emitted, err := tr.Visit(ctx, l, tracker.Human, browserAgent)
 	if !errors.Is(err, errInjected) || emitted {
 		t.Fatalf("Visit with a failing commit = %v, %v; want false, %v",
 			emitted, err, errInjected)
 	}
 
 	clock.Set(t0.Add(time.Second))
-	emitted, err = tr.Visit(ctx, l, tracker.Human)
+	emitted, err = tr.Visit(ctx, l, tracker.Human, browserAgent)
 	if err != nil || !emitted {
 		t.Fatalf("Visit after the failure = %v, %v; want true, nil",
 			emitted, err)
 	}
 
 	clock.Set(t0.Add(2 * time.Second))
-	emitted, err = tr.Visit(ctx, l, tracker.Human)
+	emitted, err = tr.Visit(ctx, l, tracker.Human, browserAgent)
 	if err != nil || emitted {
 		t.Errorf("Visit inside the new window = %v, %v; want false, nil",
 			emitted, err)

@@ -41,10 +41,10 @@ func NewTracker(window *Window, recorder *Recorder, baseURL string,
 // durable; an error then means the redirect must not be answered, and the
 // window is left as it was, so the next click emits.
 func (t *Tracker) Visit(ctx context.Context, l *shortener.Link,
-	reason Reason) (emitted bool, err error) {
+	reason Reason, agent string) (emitted bool, err error) {
 	now := t.now().UTC().Truncate(time.Millisecond)
 	if reason != Human {
-		t.recorder.Count(l.Code, l.CampaignID, l.Phone, false, now)
+		t.recorder.Count(l.Code, l.CampaignID, l.Phone, reason, agent, now)
 		return false, nil
 	}
 	emit, prev, err := t.window.Admit(ctx, l.Code, now)
@@ -52,7 +52,7 @@ func (t *Tracker) Visit(ctx context.Context, l *shortener.Link,
 		return false, err
 	}
 	if !emit {
-		t.recorder.Count(l.Code, l.CampaignID, l.Phone, true, now)
+		t.recorder.Count(l.Code, l.CampaignID, l.Phone, Human, agent, now)
 		return false, nil
 	}
 
@@ -60,7 +60,7 @@ func (t *Tracker) Visit(ctx context.Context, l *shortener.Link,
 	ev := emitter.ClickEvent(t.ids.New("evt_", now), l.CampaignID, lead,
 		l.URL, l.ShortURL(t.baseURL), now)
 	e := Emitted{Code: l.Code, CampaignID: l.CampaignID, Phone: l.Phone,
-		At: ev.Time, Event: ev}
+		At: ev.Time, Agent: cutAgent(agent), Event: ev}
 	if err := t.recorder.Record(ctx, e); err != nil {
 		t.window.Undo(l.Code, now, prev)
 		return false, err
@@ -68,7 +68,11 @@ func (t *Tracker) Visit(ctx context.Context, l *shortener.Link,
 	return true, nil
 }
 
+// ReasonGone marks a visit to a disabled or expired link.
+const ReasonGone Reason = "link_gone"
+
 // CountGone counts a visit to a disabled or expired link as a bot visit.
-func (t *Tracker) CountGone(l *shortener.Link) {
-	t.recorder.Count(l.Code, l.CampaignID, l.Phone, false, t.now())
+func (t *Tracker) CountGone(l *shortener.Link, agent string) {
+	now := t.now().UTC().Truncate(time.Millisecond)
+	t.recorder.Count(l.Code, l.CampaignID, l.Phone, ReasonGone, agent, now)
 }

@@ -18,12 +18,14 @@ import (
 	"github.com/akti/linkd/emitter"
 	"github.com/akti/linkd/shortener"
 	"github.com/akti/linkd/store"
+	"github.com/akti/linkd/tracker"
 )
 
 // Stats reads the counters of links and campaigns.
 type Stats interface {
 	LinkStats(ctx context.Context, code string) (store.LinkStats, error)
 	CampaignStats(ctx context.Context, id string) (store.CampaignStats, error)
+	Visits(ctx context.Context, code string) ([]tracker.VisitRecord, error)
 }
 
 // DeliveryLog reads deliveries and their attempts.
@@ -64,6 +66,7 @@ func (a *Admin) Handler() http.Handler {
 	api.PATCH("/links/:code", a.patchLink, adminOnly)
 	api.DELETE("/links/:code", a.deleteLink, adminOnly)
 	api.GET("/links/:code/stats", a.linkStats)
+	api.GET("/links/:code/visits", a.linkVisits)
 	api.GET("/campaigns/:id/stats", a.campaignStats)
 
 	api.POST("/webhooks", a.createWebhook)

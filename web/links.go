@@ -10,6 +10,7 @@ import (
 
 	"github.com/akti/linkd/shortener"
 	"github.com/akti/linkd/store"
+	"github.com/akti/linkd/tracker"
 )
 
 type linkRequest struct {
@@ -228,6 +229,21 @@ func (a *Admin) linkStats(c echo.Context) error {
 	return c.JSON(http.StatusOK, linkStatsView{l.Code, s.Clicks,
 		s.BotClicks, s.Events, timePtr(s.FirstClickAt),
 		timePtr(s.LastClickAt)})
+}
+
+func (a *Admin) linkVisits(c echo.Context) error {
+	l, err := a.scopedLink(c)
+	if err != nil {
+		return err
+	}
+	vs, err := a.Stats.Visits(c.Request().Context(), l.Code)
+	if err != nil {
+		return err
+	}
+	if vs == nil {
+		vs = []tracker.VisitRecord{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"visits": vs})
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -16,9 +16,9 @@ import (
 // Visitor records a visit to a live link and reports an error when the
 // redirect must not be answered.
 type Visitor interface {
-	Visit(ctx context.Context, l *shortener.Link,
-		reason tracker.Reason) (bool, error)
-	CountGone(l *shortener.Link)
+	Visit(ctx context.Context, l *shortener.Link, reason tracker.Reason,
+		agent string) (bool, error)
+	CountGone(l *shortener.Link, agent string)
 }
 
 // Public serves the short domain: redirects and /healthz.
@@ -77,12 +77,13 @@ func (p *Public) redirect(c echo.Context) error {
 		return page(w, http.StatusServiceUnavailable, pageUnavailable)
 	}
 	if !l.Live(p.Now()) {
-		p.Visitor.CountGone(l)
+		p.Visitor.CountGone(l, r.UserAgent())
 		return page(w, http.StatusGone, pageGone)
 	}
 
 	reason := p.Classifier.Classify(r.Method, r.Header)
-	if _, err := p.Visitor.Visit(r.Context(), l, reason); err != nil {
+	_, err = p.Visitor.Visit(r.Context(), l, reason, r.UserAgent())
+	if err != nil {
 		p.Log.Error("record click", "code", code, "error", err)
 		return page(w, http.StatusServiceUnavailable, pageUnavailable)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/akti/linkd/emitter"
 )
 
@@ -122,6 +124,26 @@ func TestBotsAndRepeatsFoldIntoOneEvent(t *testing.T) {
 	if stats.Events != 1 || stats.FirstClickAt == nil {
 		t.Errorf("stats = %+v", stats)
 	}
+	var log struct {
+		Visits []struct {
+			Reason  string `json:"reason"`
+			Emitted bool   `json:"emitted"`
+		} `json:"visits"`
+	}
+	in.mustCall(200, "GET", "/api/v1/links/"+l.Code+"/visits", nil, &log)
+	reasons := make(map[string]int)
+	for _, v := range log.Visits {
+		reasons[v.Reason]++
+		if v.Emitted != (v.Reason == "") {
+			t.Errorf("visit %+v", v)
+		}
+	}
+	wantReasons := map[string]int{"link_preview": 2, "head": 1,
+		"http_library": 1, "prefetch": 1, "": 1}
+	if diff := cmp.Diff(wantReasons, reasons); diff != "" {
+		t.Errorf("visit reasons (-want +got):\n%s", diff)
+	}
+
 	// Nothing else is on its way: the one delivery is the only one made.
 	ds := in.deliveriesOf(in.endpointID(t), "")
 	if len(ds) != 1 || len(rc.deliveries()) != 1 {
