@@ -30,3 +30,6 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+demo: build
+	$(GO) run ./cmd/linkd-demo -linkd $(BIN)
