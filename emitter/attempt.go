@@ -237,5 +237,5 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 	for range n {
 		wait = b.NextBackOff()
 	}
-	return wait
+	return min(wait, maxInterval)
 }

@@ -30,7 +30,7 @@ type Options struct {
 	RetryInitial time.Duration // first retry delay (5s)
 	RetryMaxAge  time.Duration // give up this long after the event (72h)
 	PerEndpoint  int           // concurrent attempts per endpoint (8)
-	MaxInFlight  int           // concurrent attempts in all (256)
+	MaxInFlight  int           // concurrent attempts in all (1024)
 	Grace        time.Duration // how long Run waits for attempts at stop (10s)
 	UserAgent    string        // linkd-webhooks/<version>
 	Guard        *Guard        // outbound address guard
@@ -47,7 +47,7 @@ func (o *Options) defaults() {
 		o.PerEndpoint = 8
 	}
 	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 256
+		o.MaxInFlight = 1024
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "linkd-webhooks/dev"

@@ -103,7 +103,7 @@ func (s *Service) Create(ctx context.Context, req NewLink) (*Link, error) {
 // wrapping an *InvalidError or ErrCodeTaken.
 func (s *Service) CreateBatch(ctx context.Context,
 	reqs []NewLink) ([]*Link, error) {
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond)
 	links := make([]*Link, len(reqs))
 	seen := make(map[string]int)
 	for i, req := range reqs {

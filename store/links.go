@@ -44,14 +44,19 @@ func (db *DB) CreateLinks(ctx context.Context, links []*shortener.Link,
 	newCode func() (string, error)) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketLinks)
+		custom := make(map[string]bool)
 		for i, l := range links {
-			if l.Code != "" && b.Get([]byte(l.Code)) != nil {
+			if l.Code == "" {
+				continue
+			}
+			if b.Get([]byte(l.Code)) != nil {
 				return &shortener.BatchError{Index: i,
 					Err: shortener.ErrCodeTaken}
 			}
+			custom[l.Code] = true
 		}
 		for _, l := range links {
-			if err := assignCode(b, l, newCode); err != nil {
+			if err := assignCode(b, l, custom, newCode); err != nil {
 				return err
 			}
 			if err := putLink(tx, l); err != nil {
@@ -66,14 +71,16 @@ func (db *DB) CreateLinks(ctx context.Context, links []*shortener.Link,
 	})
 }
 
-func assignCode(b *bolt.Bucket, l *shortener.Link,
+// assignCode gives l a new code that neither a stored link nor a custom
+// code of the same batch has.
+func assignCode(b *bolt.Bucket, l *shortener.Link, custom map[string]bool,
 	newCode func() (string, error)) error {
 	for l.Code == "" {
 		c, err := newCode()
 		if err != nil {
 			return err
 		}
-		if b.Get([]byte(c)) == nil {
+		if !custom[c] && b.Get([]byte(c)) == nil {
 			l.Code = c
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // SchemaVersion is the format version this build writes.
@@ -62,7 +63,7 @@ func Open(path string) (*DB, error) {
 	}
 	opts := &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType}
 	b, err := bolt.Open(path, 0o600, opts)
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	}
 	if err != nil {

@@ -366,6 +366,9 @@ func (db *DB) RetryDelivery(ctx context.Context, endpointID, id string,
 // with status when status is not empty, and the next page's cursor.
 func (db *DB) Deliveries(ctx context.Context, endpointID, status string,
 	limit int, cursor string) ([]*emitter.Delivery, string, error) {
+	if limit <= 0 {
+		limit = 100
+	}
 	after, err := decodeCursor(cursor)
 	if err != nil {
 		return nil, "", err

@@ -108,6 +108,14 @@ func (r *Recorder) Record(ctx context.Context, e Emitted) error {
 		req.e = Emitted{}
 		requestPool.Put(req)
 		return err
+	case <-r.done:
+		// The writer ended; it answered req only if it committed it.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrStopped
+		}
 	case <-ctx.Done():
 		// The writer still owns req; it is left to the collector.
 		return ctx.Err()

@@ -315,8 +315,6 @@ func TestRecorderGroupCommit(t *testing.T) {
 }
 
 func TestRecorderRecordAfterStop(t *testing.T) {
-	t.Skip("BUG: Record after Stop may queue its click into a channel " +
-		"nobody reads and block until ctx ends (recorder.go Record)")
 	db := openDB(t)
 	l := createLinks(t, db, "camp1", 1)[0]
 	r := tracker.NewRecorder(db, discard, tracker.RecorderOptions{})
