@@ -40,11 +40,12 @@ var (
 	bucketByEndpoint   = []byte("deliveries_by_endpoint")
 	bucketAttempts     = []byte("attempts")
 	bucketVisits       = []byte("visits")
+	bucketMessages     = []byte("messages")
 	allBuckets         = [][]byte{bucketMeta, bucketLinks, bucketLinksByCamp,
 		bucketLinksByPhone, bucketLinkStats, bucketCampStats,
 		bucketLeadsClicked, bucketEvents, bucketEndpoints,
 		bucketDeliveries, bucketDue, bucketByEndpoint, bucketAttempts,
-		bucketVisits}
+		bucketVisits, bucketMessages}
 	keySchema     = []byte("schema_version")
 	keyAdminToken = []byte("admin_token_sha256")
 )

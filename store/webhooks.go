@@ -109,11 +109,8 @@ func loadEndpoints(tx *bolt.Tx) ([]*emitter.Endpoint, error) {
 func (db *DB) AddEvent(ctx context.Context, ev emitter.Event) ([]string, error) {
 	var ids []string
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		eps, err := loadEndpoints(tx)
-		if err != nil {
-			return err
-		}
-		ids, err = putEvent(tx, eps, ev)
+		var err error
+		ids, err = putEvents(tx, []emitter.Event{ev})
 		return err
 	})
 	return ids, err

@@ -40,6 +40,7 @@ type DeliveryLog interface {
 type Admin struct {
 	Links      *shortener.Service
 	Webhooks   *emitter.Service
+	Messages   *tracker.Messages
 	Stats      Stats
 	Deliveries DeliveryLog
 	BaseURL    string
@@ -68,6 +69,10 @@ func (a *Admin) Handler() http.Handler {
 	api.GET("/links/:code/stats", a.linkStats)
 	api.GET("/links/:code/visits", a.linkVisits)
 	api.GET("/campaigns/:id/stats", a.campaignStats)
+
+	api.POST("/messages", a.sendMessage, adminOnly)
+	api.POST("/messages/shorten", a.shortenMessage, adminOnly)
+	api.POST("/messages/:id/delivered", a.messageDelivered, adminOnly)
 
 	api.POST("/webhooks", a.createWebhook)
 	api.GET("/webhooks", a.listWebhooks)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/akti/linkd/emitter"
 	"github.com/akti/linkd/shortener"
+	"github.com/akti/linkd/tracker"
 )
 
 // apiError is an error with the status and code a client sees.
@@ -67,7 +68,11 @@ func toAPIError(err error) (*apiError, bool) {
 	case errors.Is(err, shortener.ErrCodeTaken):
 		return &apiError{http.StatusConflict, "code_taken",
 			"That code is already in use.", "code", index}, true
+	case errors.Is(err, tracker.ErrMessageExists):
+		return &apiError{http.StatusConflict, "message_exists",
+			"A message with that id was already reported.", "id", index}, true
 	case errors.Is(err, shortener.ErrNotFound),
+		errors.Is(err, tracker.ErrMessageNotFound),
 		errors.Is(err, emitter.ErrEndpointNotFound),
 		errors.Is(err, emitter.ErrDeliveryNotFound):
 		return errNotFound, true

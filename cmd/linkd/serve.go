@@ -108,8 +108,15 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 		Log:        log,
 		Now:        time.Now,
 	}
+	links := shortener.NewService(db, resolver)
+	messages, err := tracker.NewMessages(db, db, links, cfg.baseURL,
+		a.disp.Wake, time.Now)
+	if err != nil {
+		return nil, err
+	}
 	adm := &web.Admin{
-		Links:          shortener.NewService(db, resolver),
+		Links:          links,
+		Messages:       messages,
 		Webhooks:       emitter.NewService(db, guard, a.disp, time.Now),
 		Stats:          db,
 		Deliveries:     db,
