@@ -123,6 +123,9 @@ func (d *demo) script() error {
 			return errors.New("timed out waiting for webhooks")
 		}
 	}
+	if err := d.funnel(); err != nil {
+		return err
+	}
 	for _, l := range []struct{ who, code string }{{"Ann", ann.Code},
 		{"Bob", bob.Code}, {"Cat", cat.Code}} {
 		var st struct{ Clicks, BotClicks, Events int }
@@ -131,6 +134,54 @@ func (d *demo) script() error {
 		}
 		d.say("%s: %d clicks, %d bot visits, %d event", l.who, st.Clicks,
 			st.BotClicks, st.Events)
+	}
+	return nil
+}
+
+// funnel walks one lead through the whole message lifecycle: the body is
+// shortened, reported sent and delivered, then tapped.
+func (d *demo) funnel() error {
+	d.say("the funnel for one lead, Dee:")
+	var short struct {
+		Body  string
+		Links []struct{ Code string }
+	}
+	err := d.call("POST", "/api/v1/messages/shorten", map[string]any{
+		"campaignId": "spring-sale", "phone": "+15550100004",
+		"externalLeadId": "lead-dee",
+		"body": "Hi Dee 🌷 our spring sale is on: https://shop.example/spring?utm_source=sms"}, &short)
+	if err != nil {
+		return err
+	}
+	d.say("shortened body: %s", short.Body)
+	var sent struct{ ID string }
+	err = d.call("POST", "/api/v1/messages", map[string]any{
+		"campaignId": "spring-sale", "phone": "+15550100004",
+		"externalLeadId": "lead-dee", "body": short.Body}, &sent)
+	if err != nil {
+		return err
+	}
+	d.say("reported sent as %s", sent.ID)
+	var rcpt map[string]any
+	if err := d.call("POST", "/api/v1/messages/"+sent.ID+"/delivered", map[string]any{}, &rcpt); err != nil {
+		return err
+	}
+	d.say("delivery receipt recorded")
+	const android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 " +
+		"(KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36"
+	status, loc, err := d.tap(short.Links[0].Code, android)
+	if err != nil {
+		return err
+	}
+	d.say("Dee taps it -> %d %s", status, loc)
+	d.say("the four verified funnel events:")
+	for range 4 {
+		select {
+		case line := <-d.events:
+			fmt.Fprintln(d.out, "  "+line)
+		case <-time.After(10 * time.Second):
+			return errors.New("timed out waiting for the funnel's webhooks")
+		}
 	}
 	return nil
 }
