@@ -149,7 +149,7 @@ func (d *demo) funnel() error {
 	err := d.call("POST", "/api/v1/messages/shorten", map[string]any{
 		"campaignId": "spring-sale", "phone": "+15550100004",
 		"externalLeadId": "lead-dee",
-		"body": "Hi Dee 🌷 our spring sale is on: https://shop.example/spring?utm_source=sms"}, &short)
+		"body":           "Hi Dee 🌷 our spring sale is on: https://shop.example/spring?utm_source=sms"}, &short)
 	if err != nil {
 		return err
 	}
