@@ -156,6 +156,10 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 			append(k, 0)); err != nil {
 			return err
 		}
+		series := append([]byte{seriesLink}, append(k, 0)...)
+		if err := deletePrefix(tx.Bucket(bucketSeries), series); err != nil {
+			return err
+		}
 		return addCampaignStat(tx, l.CampaignID,
 			func(s *CampaignStats) { s.Links-- })
 	})

@@ -120,7 +120,7 @@ func commitEmitted(tx *bolt.Tx, eps []*emitter.Endpoint,
 		return nil, nil
 	}
 	t := &tracker.Tally{CampaignID: e.CampaignID, Phone: e.Phone,
-		Clicks: 1, First: e.At, Last: e.At}
+		Clicks: 1, First: e.At, Last: e.At, Seen: e.At}
 	err := updateStats(tx, e.Code, t, func(s *LinkStats, c *CampaignStats) {
 		s.Events++
 		s.LastEventAt = e.At
@@ -228,6 +228,15 @@ func updateStats(tx *bolt.Tx, code string, t *tracker.Tally,
 		more(&s, &c)
 	}
 	if err := putJSON(campB, camp, c); err != nil {
+		return err
+	}
+	err = addPoint(tx, seriesLink, code, t.Seen, t.Clicks, t.BotClicks)
+	if err != nil {
+		return err
+	}
+	err = addPoint(tx, seriesCampaign, t.CampaignID, t.Seen, t.Clicks,
+		t.BotClicks)
+	if err != nil {
 		return err
 	}
 	return putJSON(tx.Bucket(bucketLinkStats), []byte(code), s)

@@ -41,11 +41,15 @@ var (
 	bucketAttempts     = []byte("attempts")
 	bucketVisits       = []byte("visits")
 	bucketMessages     = []byte("messages")
+	bucketKeys         = []byte("keys")
+	bucketKeyHashes    = []byte("key_hashes")
+	bucketSeries       = []byte("series")
 	allBuckets         = [][]byte{bucketMeta, bucketLinks, bucketLinksByCamp,
 		bucketLinksByPhone, bucketLinkStats, bucketCampStats,
 		bucketLeadsClicked, bucketEvents, bucketEndpoints,
 		bucketDeliveries, bucketDue, bucketByEndpoint, bucketAttempts,
-		bucketVisits, bucketMessages}
+		bucketVisits, bucketMessages, bucketKeys, bucketKeyHashes,
+		bucketSeries}
 	keySchema     = []byte("schema_version")
 	keyAdminToken = []byte("admin_token_sha256")
 )

@@ -29,6 +29,7 @@ type Tally struct {
 	BotClicks  int64
 	First      time.Time
 	Last       time.Time
+	Seen       time.Time // the latest visit of any kind
 	Recent     [RecentVisits]VisitRecord
 	NRecent    int
 }

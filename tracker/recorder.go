@@ -132,6 +132,9 @@ func (r *Recorder) Count(code, campaign, phone string, reason Reason,
 		t = &Tally{CampaignID: campaign, Phone: phone}
 		r.tallies[code] = t
 	}
+	if at.After(t.Seen) {
+		t.Seen = at
+	}
 	if reason == Human {
 		if t.Clicks == 0 || at.Before(t.First) {
 			t.First = at
@@ -246,6 +249,9 @@ func (r *Recorder) restore(tallies map[string]*Tally) {
 		}
 		if old.Last.After(t.Last) {
 			t.Last = old.Last
+		}
+		if old.Seen.After(t.Seen) {
+			t.Seen = old.Seen
 		}
 		for _, v := range old.Recent[:old.NRecent] {
 			t.add(v)

@@ -6,11 +6,8 @@ package web
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -26,6 +23,11 @@ type Stats interface {
 	LinkStats(ctx context.Context, code string) (store.LinkStats, error)
 	CampaignStats(ctx context.Context, id string) (store.CampaignStats, error)
 	Visits(ctx context.Context, code string) ([]tracker.VisitRecord, error)
+	LinkSeries(ctx context.Context, code string,
+		since time.Time) ([]store.Point, error)
+	CampaignSeries(ctx context.Context, id string,
+		since time.Time) ([]store.Point, error)
+	Campaigns(ctx context.Context) ([]store.Campaign, error)
 }
 
 // DeliveryLog reads deliveries and their attempts.
@@ -46,13 +48,71 @@ type Admin struct {
 	BaseURL    string
 	// AdminTokenHash is the SHA-256 of the admin bearer token.
 	AdminTokenHash []byte
+	Keys           Keys
 	Ready          func() bool
 	Log            *slog.Logger
 	Now            func() time.Time
+
+	ids *emitter.IDs
+}
+
+// route is one API route and who may call it: the admin alone, or also a
+// campaign key, whose access each handler then narrows to its campaigns
+// through scopedLink, scopedEndpoint and caller.allows.
+type route struct {
+	method, path string
+	handler      echo.HandlerFunc
+	adminOnly    bool
+}
+
+// routes is the whole /api/v1 surface and its authorisation policy.
+func (a *Admin) routes() []route {
+	const admin, scoped = true, false
+	return []route{
+		{"POST", "/links", a.createLink, admin},
+		{"POST", "/links/batch", a.createBatch, admin},
+		{"GET", "/links", a.listLinks, scoped},
+		{"GET", "/links/:code", a.getLink, scoped},
+		{"PATCH", "/links/:code", a.patchLink, admin},
+		{"DELETE", "/links/:code", a.deleteLink, admin},
+		{"GET", "/links/:code/stats", a.linkStats, scoped},
+		{"GET", "/links/:code/visits", a.linkVisits, scoped},
+		{"GET", "/links/:code/series", a.linkSeries, scoped},
+		{"GET", "/links/:code/qr.png", a.linkQR, scoped},
+		{"GET", "/campaigns", a.listCampaigns, scoped},
+		{"GET", "/campaigns/:id/stats", a.campaignStats, scoped},
+		{"GET", "/campaigns/:id/series", a.campaignSeries, scoped},
+		{"POST", "/messages", a.sendMessage, admin},
+		{"POST", "/messages/shorten", a.shortenMessage, admin},
+		{"POST", "/messages/:id/delivered", a.messageDelivered, admin},
+		{"POST", "/webhooks", a.createWebhook, scoped},
+		{"GET", "/webhooks", a.listWebhooks, scoped},
+		{"GET", "/webhooks/:id", a.getWebhook, scoped},
+		{"PATCH", "/webhooks/:id", a.patchWebhook, scoped},
+		{"DELETE", "/webhooks/:id", a.deleteWebhook, scoped},
+		{"POST", "/webhooks/:id/rotate-secret", a.rotateSecret, scoped},
+		{"POST", "/webhooks/:id/test", a.testWebhook, scoped},
+		{"GET", "/webhooks/:id/deliveries", a.listDeliveries, scoped},
+		{"GET", "/webhooks/:id/deliveries/:did", a.getDelivery, scoped},
+		{"POST", "/webhooks/:id/deliveries/:did/retry", a.retryDelivery, scoped},
+		{"POST", "/keys", a.createKey, admin},
+		{"GET", "/keys", a.listKeys, admin},
+		{"DELETE", "/keys/:id", a.deleteKey, admin},
+	}
+}
+
+// Routes lists the API's routes as "METHOD /api/v1/path".
+func (a *Admin) Routes() []string {
+	var out []string
+	for _, r := range a.routes() {
+		out = append(out, r.method+" /api/v1"+r.path)
+	}
+	return out
 }
 
 // Handler returns the admin listener's handler.
 func (a *Admin) Handler() http.Handler {
+	a.ids = emitter.NewIDs()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(a.Log)
@@ -60,30 +120,13 @@ func (a *Admin) Handler() http.Handler {
 	e.GET("/readyz", a.readyz)
 
 	api := e.Group("/api/v1", a.authenticate)
-	api.POST("/links", a.createLink, adminOnly)
-	api.POST("/links/batch", a.createBatch, adminOnly)
-	api.GET("/links", a.listLinks)
-	api.GET("/links/:code", a.getLink)
-	api.PATCH("/links/:code", a.patchLink, adminOnly)
-	api.DELETE("/links/:code", a.deleteLink, adminOnly)
-	api.GET("/links/:code/stats", a.linkStats)
-	api.GET("/links/:code/visits", a.linkVisits)
-	api.GET("/campaigns/:id/stats", a.campaignStats)
-
-	api.POST("/messages", a.sendMessage, adminOnly)
-	api.POST("/messages/shorten", a.shortenMessage, adminOnly)
-	api.POST("/messages/:id/delivered", a.messageDelivered, adminOnly)
-
-	api.POST("/webhooks", a.createWebhook)
-	api.GET("/webhooks", a.listWebhooks)
-	api.GET("/webhooks/:id", a.getWebhook)
-	api.PATCH("/webhooks/:id", a.patchWebhook)
-	api.DELETE("/webhooks/:id", a.deleteWebhook)
-	api.POST("/webhooks/:id/rotate-secret", a.rotateSecret)
-	api.POST("/webhooks/:id/test", a.testWebhook)
-	api.GET("/webhooks/:id/deliveries", a.listDeliveries)
-	api.GET("/webhooks/:id/deliveries/:did", a.getDelivery)
-	api.POST("/webhooks/:id/deliveries/:did/retry", a.retryDelivery)
+	for _, r := range a.routes() {
+		var mw []echo.MiddlewareFunc
+		if r.adminOnly {
+			mw = append(mw, adminOnly)
+		}
+		api.Add(r.method, r.path, r.handler, mw...)
+	}
 	api.RouteNotFound("/*", func(echo.Context) error { return errNotFound })
 	return e
 }
@@ -93,54 +136,4 @@ func (a *Admin) readyz(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "not ready\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
-}
-
-// caller is who made a request: the admin, or a campaign key.
-type caller struct {
-	admin     bool
-	campaigns []string
-}
-
-// allows reports whether the caller may see campaign's resources.
-func (c *caller) allows(campaign string) bool {
-	if c.admin {
-		return true
-	}
-	for _, id := range c.campaigns {
-		if id == campaign {
-			return true
-		}
-	}
-	return false
-}
-
-const callerKey = "linkd.caller"
-
-func callerOf(c echo.Context) *caller { return c.Get(callerKey).(*caller) }
-
-// authenticate identifies the bearer of the request's token.
-func (a *Admin) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		token, ok := strings.CutPrefix(
-			c.Request().Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
-			return errUnauthorized
-		}
-		sum := sha256.Sum256([]byte(token))
-		if subtle.ConstantTimeCompare(sum[:], a.AdminTokenHash) != 1 {
-			return errUnauthorized
-		}
-		c.Set(callerKey, &caller{admin: true})
-		return next(c)
-	}
-}
-
-// adminOnly refuses campaign keys.
-func adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if !callerOf(c).admin {
-			return errForbidden
-		}
-		return next(c)
-	}
 }

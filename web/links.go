@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/akti/linkd/shortener"
-	"github.com/akti/linkd/store"
 	"github.com/akti/linkd/tracker"
 )
 
@@ -32,6 +31,18 @@ func (r linkRequest) toNewLink() (shortener.NewLink, error) {
 		ExpiresAt: exp}, nil
 }
 
+// addStats fills the counters of each view.
+func (a *Admin) addStats(c echo.Context, views []linkView) error {
+	for i := range views {
+		s, err := a.Stats.LinkStats(c.Request().Context(), views[i].Code)
+		if err != nil {
+			return err
+		}
+		views[i].Clicks, views[i].Events = &s.Clicks, &s.Events
+	}
+	return nil
+}
+
 type linkView struct {
 	Code           string     `json:"code"`
 	ShortURL       string     `json:"shortUrl"`
@@ -42,11 +53,15 @@ type linkView struct {
 	CreatedAt      time.Time  `json:"createdAt"`
 	ExpiresAt      *time.Time `json:"expiresAt"`
 	Disabled       bool       `json:"disabled"`
+	Clicks         *int64     `json:"clicks,omitempty"`
+	Events         *int64     `json:"events,omitempty"`
 }
 
 func (a *Admin) view(l *shortener.Link) linkView {
-	return linkView{l.Code, l.ShortURL(a.BaseURL), l.URL, l.CampaignID,
-		l.Phone, l.ExternalLeadID, l.CreatedAt, l.ExpiresAt, l.Disabled}
+	return linkView{Code: l.Code, ShortURL: l.ShortURL(a.BaseURL), URL: l.URL,
+		CampaignID: l.CampaignID, Phone: l.Phone,
+		ExternalLeadID: l.ExternalLeadID, CreatedAt: l.CreatedAt,
+		ExpiresAt: l.ExpiresAt, Disabled: l.Disabled}
 }
 
 func (a *Admin) views(ls []*shortener.Link) []linkView {
@@ -141,7 +156,13 @@ func (a *Admin) listLinks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	resp := map[string]any{"links": a.views(ls)}
+	views := a.views(ls)
+	if c.QueryParam("include") == "stats" {
+		if err := a.addStats(c, views); err != nil {
+			return err
+		}
+	}
+	resp := map[string]any{"links": views}
 	if next != "" {
 		resp["nextCursor"] = next
 	}
@@ -252,21 +273,3 @@ func timePtr(t time.Time) *time.Time {
 	}
 	return &t
 }
-
-func (a *Admin) campaignStats(c echo.Context) error {
-	id := c.Param("id")
-	if !callerOf(c).allows(id) {
-		return errNotFound
-	}
-	s, err := a.Stats.CampaignStats(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, struct {
-		CampaignID string `json:"campaignId"`
-		statsFields
-	}{id, statsFields(s)})
-}
-
-// statsFields inlines a campaign's counters into its stats answer.
-type statsFields store.CampaignStats
