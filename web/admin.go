@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/akti/linkd/emitter"
 	"github.com/akti/linkd/shortener"
@@ -49,9 +50,12 @@ type Admin struct {
 	// AdminTokenHash is the SHA-256 of the admin bearer token.
 	AdminTokenHash []byte
 	Keys           Keys
-	Ready          func() bool
-	Log            *slog.Logger
-	Now            func() time.Time
+	// CORSOrigins are the exact browser origins allowed to call the API;
+	// with none, no CORS header is ever sent.
+	CORSOrigins []string
+	Ready       func() bool
+	Log         *slog.Logger
+	Now         func() time.Time
 
 	ids *emitter.IDs
 }
@@ -116,6 +120,13 @@ func (a *Admin) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(a.Log)
+	if len(a.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins: a.CORSOrigins,
+			AllowHeaders: []string{"Authorization", "Content-Type"},
+			AllowMethods: []string{"GET", "POST", "PATCH", "DELETE"},
+		}))
+	}
 	e.GET("/healthz", healthz)
 	e.GET("/readyz", a.readyz)
 

@@ -26,8 +26,13 @@ type Public struct {
 	Resolver   *shortener.Resolver
 	Classifier *tracker.Classifier
 	Visitor    Visitor
-	Log        *slog.Logger
-	Now        func() time.Time
+	// Misses limits requests for unknown codes per client; nil: none.
+	Misses *MissLimiter
+	// TrustForwarded takes the client address from X-Forwarded-For, for
+	// a deployment behind a proxy that sets it.
+	TrustForwarded bool
+	Log            *slog.Logger
+	Now            func() time.Time
 }
 
 // Header values shared by every redirect; net/http only reads them.
@@ -41,6 +46,9 @@ const (
 		"</title><h1>Link not found</h1><p>This link does not exist.</p>\n"
 	pageGone = "<!doctype html><meta charset=utf-8><title>Link expired" +
 		"</title><h1>Link expired</h1><p>This link is no longer active.</p>\n"
+	pageLimited = "<!doctype html><meta charset=utf-8><title>Too many requests" +
+		"</title><h1>Too many requests</h1><p>Too many unknown links were " +
+		"requested from your address. Try again later.</p>\n"
 	pageUnavailable = "<!doctype html><meta charset=utf-8><title>Try again" +
 		"</title><h1>Try again</h1><p>Please tap the link again in a moment." +
 		"</p>\n"
@@ -54,9 +62,7 @@ func (p *Public) Handler() http.Handler {
 	e.HEAD("/healthz", healthz)
 	e.GET("/*", p.redirect)
 	e.HEAD("/*", p.redirect)
-	e.RouteNotFound("/*", func(c echo.Context) error {
-		return page(c.Response(), http.StatusNotFound, pageNotFound)
-	})
+	e.RouteNotFound("/*", p.notFound)
 	return e
 }
 
@@ -66,11 +72,11 @@ func (p *Public) redirect(c echo.Context) error {
 	r, w := c.Request(), c.Response()
 	code, ok := shortener.CodeFromPath(r.URL.Path)
 	if !ok {
-		return page(w, http.StatusNotFound, pageNotFound)
+		return p.notFound(c)
 	}
 	l, err := p.Resolver.Resolve(r.Context(), code)
 	if errors.Is(err, shortener.ErrNotFound) {
-		return page(w, http.StatusNotFound, pageNotFound)
+		return p.notFound(c)
 	}
 	if err != nil {
 		p.Log.Error("resolve code", "code", code, "error", err)
@@ -92,6 +98,18 @@ func (p *Public) redirect(c echo.Context) error {
 	h["Cache-Control"] = cacheNoStore
 	w.WriteHeader(http.StatusFound)
 	return nil
+}
+
+// notFound answers a miss: 404, or 429 once the client has missed too
+// often.
+func (p *Public) notFound(c echo.Context) error {
+	w := c.Response()
+	client := clientAddr(c.Request(), p.TrustForwarded)
+	if p.Misses != nil && !p.Misses.Allow(client) {
+		w.Header().Set("Retry-After", p.Misses.RetryAfter())
+		return page(w, http.StatusTooManyRequests, pageLimited)
+	}
+	return page(w, http.StatusNotFound, pageNotFound)
 }
 
 func page(w *echo.Response, status int, body string) error {

@@ -25,6 +25,9 @@ type config struct {
 	retryMaxAge  time.Duration
 	allowPrivate bool
 	logFormat    string
+	missLimit    int
+	trustFwd     bool
+	corsOrigins  []string
 
 	// baseURLSet is false when the base URL is the default, which then
 	// follows the public listener's actual address.
@@ -63,6 +66,15 @@ func (c *config) settings() []setting {
 			boolean(&c.allowPrivate)},
 		{"log-format", "LINKD_LOG_FORMAT", "text", "log format: text or json",
 			oneOf(&c.logFormat, "text", "json")},
+		{"miss-limit", "LINKD_MISS_LIMIT", "60",
+			"requests for unknown codes per client address and minute (0: no limit)",
+			count(&c.missLimit)},
+		{"trust-forwarded", "LINKD_TRUST_FORWARDED", "false",
+			"take the client address from X-Forwarded-For (behind a proxy only)",
+			boolean(&c.trustFwd)},
+		{"cors-origins", "LINKD_CORS_ORIGINS", "",
+			"comma-separated exact origins allowed to call the admin API from a browser",
+			origins(&c.corsOrigins)},
 	}
 }
 
@@ -180,6 +192,35 @@ func boolean(dst *bool) func(string) error {
 			return fmt.Errorf("%q is not true or false", v)
 		}
 		*dst = b
+		return nil
+	}
+}
+
+func count(dst *int) func(string) error {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a whole number of 0 or more", v)
+		}
+		*dst = n
+		return nil
+	}
+}
+
+func origins(dst *[]string) func(string) error {
+	return func(v string) error {
+		*dst = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o == "" {
+				continue
+			}
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
+				u.Host == "" || u.Path != "" || u.RawQuery != "" {
+				return fmt.Errorf("%q is not an origin such as https://app.example.com", o)
+			}
+			*dst = append(*dst, o)
+		}
 		return nil
 	}
 }

@@ -26,6 +26,7 @@ const (
 	linkCacheSize   = 100_000
 	windowSize      = 200_000
 	agentCacheSize  = 4096
+	missClients     = 100_000
 	shutdownTimeout = 15 * time.Second
 )
 
@@ -102,11 +103,19 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 		return nil, err
 	}
 	pub := &web.Public{
-		Resolver:   resolver,
-		Classifier: tracker.NewClassifier(agentCacheSize),
-		Visitor:    tracker.NewTracker(window, a.recorder, cfg.baseURL, time.Now),
-		Log:        log,
-		Now:        time.Now,
+		Resolver:       resolver,
+		Classifier:     tracker.NewClassifier(agentCacheSize),
+		Visitor:        tracker.NewTracker(window, a.recorder, cfg.baseURL, time.Now),
+		TrustForwarded: cfg.trustFwd,
+		Log:            log,
+		Now:            time.Now,
+	}
+	if cfg.missLimit > 0 {
+		pub.Misses, err = web.NewMissLimiter(time.Minute/time.Duration(cfg.missLimit),
+			cfg.missLimit, missClients)
+		if err != nil {
+			return nil, err
+		}
 	}
 	links := shortener.NewService(db, resolver)
 	messages, err := tracker.NewMessages(db, db, links, cfg.baseURL,
@@ -123,6 +132,7 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 		BaseURL:        cfg.baseURL,
 		AdminTokenHash: tokenHash,
 		Keys:           db,
+		CORSOrigins:    cfg.corsOrigins,
 		Ready:          a.ready.Load,
 		Log:            log,
 		Now:            time.Now,
