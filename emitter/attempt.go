@@ -69,12 +69,20 @@ func (d *Dispatcher) attempt(ep *Endpoint, j Job, sent func()) {
 		a.Error = res.err.Error()
 	}
 	d.logAttempt(ep, j, a, next)
+	disabled := false
+	record := func(e *Endpoint) bool {
+		was := e.Disabled
+		changed := change(e)
+		disabled = !was && e.Disabled
+		return changed
+	}
 	changed, err := d.store.FinishAttempt(context.Background(), &next,
-		j.Delivery.NextAttemptAt, a, change)
+		j.Delivery.NextAttemptAt, a, record)
 	if err != nil {
 		d.opts.Log.Error("store attempt", "endpoint_id", ep.ID,
 			"event_id", j.Event.ID, "error", err)
 	}
+	d.counts.count(res, next, disabled)
 	if changed {
 		d.Reload()
 	}

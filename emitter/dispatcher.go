@@ -79,6 +79,7 @@ type Dispatcher struct {
 	client *http.Client
 	slots  chan struct{}
 	reload chan struct{}
+	counts counters
 
 	mu    sync.Mutex
 	lanes map[string]*lane

@@ -23,6 +23,8 @@ type Resolver struct {
 	src   LinkSource
 	cache *lru.Cache[string, *Link]
 	gen   atomic.Uint64
+
+	hits, misses atomic.Int64
 }
 
 // NewResolver returns a Resolver caching up to size links from src.
@@ -38,8 +40,10 @@ func NewResolver(src LinkSource, size int) (*Resolver, error) {
 // whether the link is live.
 func (r *Resolver) Resolve(ctx context.Context, code string) (*Link, error) {
 	if l, ok := r.cache.Get(code); ok {
+		r.hits.Add(1)
 		return l, nil
 	}
+	r.misses.Add(1)
 	gen := r.gen.Load()
 	l, err := r.src.Link(ctx, code)
 	if err != nil {
@@ -59,3 +63,9 @@ func (r *Resolver) Forget(code string) {
 
 // Len returns the number of links in the cache.
 func (r *Resolver) Len() int { return r.cache.Len() }
+
+// CacheStats returns how many resolves the cache answered and how many
+// went to the source, since start.
+func (r *Resolver) CacheStats() (hits, misses int64) {
+	return r.hits.Load(), r.misses.Load()
+}

@@ -53,6 +53,7 @@ type Admin struct {
 	// CORSOrigins are the exact browser origins allowed to call the API;
 	// with none, no CORS header is ever sent.
 	CORSOrigins []string
+	Metrics     *Metrics
 	Ready       func() bool
 	Log         *slog.Logger
 	Now         func() time.Time
@@ -127,8 +128,12 @@ func (a *Admin) Handler() http.Handler {
 			AllowMethods: []string{"GET", "POST", "PATCH", "DELETE"},
 		}))
 	}
+	e.Use(a.logRequests)
 	e.GET("/healthz", healthz)
 	e.GET("/readyz", a.readyz)
+	if a.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(a.Metrics.Handler()))
+	}
 
 	api := e.Group("/api/v1", a.authenticate)
 	for _, r := range a.routes() {
@@ -140,6 +145,22 @@ func (a *Admin) Handler() http.Handler {
 	}
 	api.RouteNotFound("/*", func(echo.Context) error { return errNotFound })
 	return e
+}
+
+// logRequests logs each API request: method, route, status, duration.
+// Paths are logged as their route, so no code or phone reaches the log.
+func (a *Admin) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		a.Log.Info("api request", "method", c.Request().Method,
+			"route", c.Path(), "status", c.Response().Status,
+			"duration", time.Since(start))
+		return nil
+	}
 }
 
 func (a *Admin) readyz(c echo.Context) error {

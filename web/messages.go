@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/akti/linkd/emitter"
 	"github.com/akti/linkd/tracker"
 )
 
@@ -31,6 +32,7 @@ func (a *Admin) sendMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.Metrics.event(emitter.LinkSent, len(m.URLs))
 	return c.JSON(http.StatusCreated, map[string]any{"id": m.ID,
 		"urls": m.URLs, "campaignLinks": m.CampaignLinks})
 }
@@ -52,6 +54,12 @@ func (a *Admin) messageDelivered(c echo.Context) error {
 		c.Param("id"), at)
 	if err != nil {
 		return err
+	}
+	if !dup {
+		a.Metrics.event(emitter.MessageDelivered, 1)
+		if len(m.CampaignLinks) > 0 {
+			a.Metrics.event(emitter.LinkDelivered, 1)
+		}
 	}
 	return c.JSON(http.StatusOK, struct {
 		ID          string    `json:"id"`

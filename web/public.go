@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/akti/linkd/emitter"
 	"github.com/akti/linkd/shortener"
 	"github.com/akti/linkd/tracker"
 )
@@ -31,6 +32,7 @@ type Public struct {
 	// TrustForwarded takes the client address from X-Forwarded-For, for
 	// a deployment behind a proxy that sets it.
 	TrustForwarded bool
+	Metrics        *Metrics
 	Log            *slog.Logger
 	Now            func() time.Time
 }
@@ -69,35 +71,58 @@ func (p *Public) Handler() http.Handler {
 func healthz(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
 
 func (p *Public) redirect(c echo.Context) error {
+	start := time.Now()
+	outcome, err := p.serveCode(c)
+	p.Metrics.redirect(outcome, start)
+	return err
+}
+
+// serveCode answers a request for a code and says how it ended.
+func (p *Public) serveCode(c echo.Context) (string, error) {
 	r, w := c.Request(), c.Response()
 	code, ok := shortener.CodeFromPath(r.URL.Path)
 	if !ok {
-		return p.notFound(c)
+		return p.miss(c)
 	}
 	l, err := p.Resolver.Resolve(r.Context(), code)
 	if errors.Is(err, shortener.ErrNotFound) {
-		return p.notFound(c)
+		return p.miss(c)
 	}
 	if err != nil {
 		p.Log.Error("resolve code", "code", code, "error", err)
-		return page(w, http.StatusServiceUnavailable, pageUnavailable)
+		return outcomeError, page(w, http.StatusServiceUnavailable, pageUnavailable)
 	}
 	if !l.Live(p.Now()) {
 		p.Visitor.CountGone(l, r.UserAgent())
-		return page(w, http.StatusGone, pageGone)
+		return outcomeGone, page(w, http.StatusGone, pageGone)
 	}
 
 	reason := p.Classifier.Classify(r.Method, r.Header)
-	_, err = p.Visitor.Visit(r.Context(), l, reason, r.UserAgent())
+	emitted, err := p.Visitor.Visit(r.Context(), l, reason, r.UserAgent())
 	if err != nil {
 		p.Log.Error("record click", "code", code, "error", err)
-		return page(w, http.StatusServiceUnavailable, pageUnavailable)
+		return outcomeError, page(w, http.StatusServiceUnavailable, pageUnavailable)
 	}
 	h := w.Header()
 	h["Location"] = []string{l.Destination(r.URL.RawQuery)}
 	h["Cache-Control"] = cacheNoStore
 	w.WriteHeader(http.StatusFound)
-	return nil
+	lead := reason == tracker.Human
+	p.Metrics.click(lead)
+	if emitted {
+		p.Metrics.event(emitter.LinkClicked, 1)
+	}
+	if lead {
+		return outcomeHit, nil
+	}
+	return outcomeBot, nil
+}
+
+func (p *Public) miss(c echo.Context) (string, error) {
+	if err := p.notFound(c); err != nil || c.Response().Status == 404 {
+		return outcomeMiss, err
+	}
+	return outcomeLimited, nil
 }
 
 // notFound answers a miss: 404, or 429 once the client has missed too

@@ -137,6 +137,9 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 		Log:            log,
 		Now:            time.Now,
 	}
+	metrics := web.NewMetrics(web.MetricsSources{Resolver: resolver,
+		Dispatcher: a.disp, Store: db, Version: version()})
+	pub.Metrics, adm.Metrics = metrics, metrics
 	a.public = newServer(pub.Handler(), 16<<10, 30*time.Second)
 	a.admin = newServer(adm.Handler(), 64<<10, 2*time.Minute)
 	return a, nil
