@@ -33,3 +33,8 @@ fuzz:
 
 demo: build
 	$(GO) run ./cmd/linkd-demo -linkd $(BIN)
+
+# Load test over loopback against a fresh linkd; BENCHFLAGS=-quick for a
+# short run. Results also go to bench.json.
+bench: build
+	$(GO) run ./cmd/linkd-bench -linkd $(BIN) $(BENCHFLAGS)

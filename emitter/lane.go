@@ -18,8 +18,15 @@ type lane struct {
 	wake   chan struct{}
 	quit   chan struct{}
 	slots  chan struct{}
-	mu     sync.Mutex
-	flying map[string]bool
+
+	// flying holds the deliveries in flight (-1) and those whose attempt
+	// was stored at finish number n (n). A scan of the due index that
+	// began before finish n may still see such a delivery as due, so it
+	// is skipped until a later scan begins.
+	mu       sync.Mutex
+	flying   map[string]int64
+	finishes int64
+	scanFrom int64
 }
 
 func newLane(d *Dispatcher, ep *Endpoint) *lane {
@@ -29,7 +36,7 @@ func newLane(d *Dispatcher, ep *Endpoint) *lane {
 		wake:   make(chan struct{}, 1),
 		quit:   make(chan struct{}),
 		slots:  make(chan struct{}, d.opts.PerEndpoint),
-		flying: make(map[string]bool),
+		flying: make(map[string]int64),
 	}
 	l.ep.Store(ep)
 	return l
@@ -44,10 +51,26 @@ func (l *lane) signal() {
 
 func (l *lane) stop() { close(l.quit) }
 
-func (l *lane) inFlight(id string) bool {
+// beginScan marks the start of a scan of the due index and forgets the
+// deliveries finished before it.
+func (l *lane) beginScan() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.flying[id]
+	for id, n := range l.flying {
+		if n >= 0 && n <= l.scanFrom {
+			delete(l.flying, id)
+		}
+	}
+	l.scanFrom = l.finishes
+}
+
+// skip reports whether the scan begun last may hand out id: not while it
+// is in flight, nor when its attempt was stored after the scan began.
+func (l *lane) skip(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, ok := l.flying[id]
+	return ok && (n < 0 || n > l.scanFrom)
 }
 
 func (l *lane) run(ctx context.Context) {
@@ -86,7 +109,8 @@ func (l *lane) dispatch(ctx context.Context) time.Duration {
 			return -1
 		}
 		now := l.d.opts.Now()
-		jobs, next, err := l.d.store.Due(ctx, l.id, now, free, l.inFlight)
+		l.beginScan()
+		jobs, next, err := l.d.store.Due(ctx, l.id, now, free, l.skip)
 		if err != nil {
 			l.d.opts.Log.Warn("read due deliveries",
 				"endpoint_id", l.id, "error", err)
@@ -107,14 +131,15 @@ func (l *lane) dispatch(ctx context.Context) time.Duration {
 func (l *lane) start(ep *Endpoint, j Job) {
 	l.slots <- struct{}{}
 	l.mu.Lock()
-	l.flying[j.Delivery.ID] = true
+	l.flying[j.Delivery.ID] = -1
 	l.mu.Unlock()
 	l.d.wg.Add(1)
 	go func() {
 		defer l.d.wg.Done()
 		l.d.attempt(ep, j, func() { <-l.slots; l.signal() })
 		l.mu.Lock()
-		delete(l.flying, j.Delivery.ID)
+		l.finishes++
+		l.flying[j.Delivery.ID] = l.finishes
 		l.mu.Unlock()
 		l.signal()
 	}()

@@ -55,6 +55,7 @@ func (db *DB) CreateLinks(ctx context.Context, links []*shortener.Link,
 			}
 			custom[l.Code] = true
 		}
+		perCampaign := make(map[string]int64)
 		for _, l := range links {
 			if err := assignCode(b, l, custom, newCode); err != nil {
 				return err
@@ -62,8 +63,11 @@ func (db *DB) CreateLinks(ctx context.Context, links []*shortener.Link,
 			if err := putLink(tx, l); err != nil {
 				return err
 			}
-			if err := addCampaignStat(tx, l.CampaignID,
-				func(s *CampaignStats) { s.Links++ }); err != nil {
+			perCampaign[l.CampaignID]++
+		}
+		for id, n := range perCampaign {
+			err := addCampaignStat(tx, id, func(s *CampaignStats) { s.Links += n })
+			if err != nil {
 				return err
 			}
 		}
@@ -156,8 +160,8 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 			append(k, 0)); err != nil {
 			return err
 		}
-		series := append([]byte{seriesLink}, append(k, 0)...)
-		if err := deletePrefix(tx.Bucket(bucketSeries), series); err != nil {
+		err = deletePrefix(tx.Bucket(bucketLinkStats), append(k, 0))
+		if err != nil {
 			return err
 		}
 		return addCampaignStat(tx, l.CampaignID,

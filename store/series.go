@@ -18,7 +18,6 @@ type Point struct {
 
 // Series kinds: the first byte of a series key.
 const (
-	seriesLink     = 'l'
 	seriesCampaign = 'c'
 )
 
@@ -30,13 +29,7 @@ func addPoint(tx *bolt.Tx, kind byte, id string, at time.Time,
 	}
 	b := tx.Bucket(bucketSeries)
 	k := seriesKey(kind, id, at.Truncate(time.Hour))
-	v := make([]byte, 16)
-	if old := b.Get(k); len(old) == 16 {
-		copy(v, old)
-	}
-	binary.BigEndian.PutUint64(v, binary.BigEndian.Uint64(v)+uint64(clicks))
-	binary.BigEndian.PutUint64(v[8:], binary.BigEndian.Uint64(v[8:])+uint64(bots))
-	return b.Put(k, v)
+	return b.Put(k, addToPoint(b.Get(k), clicks, bots))
 }
 
 func seriesKey(kind byte, id string, hour time.Time) []byte {
@@ -47,10 +40,60 @@ func seriesKey(kind byte, id string, hour time.Time) []byte {
 	return binary.BigEndian.AppendUint64(k, uint64(hour.Unix()))
 }
 
+// A link's hourly points live beside its counters in the link_stats
+// bucket, under its code, a zero byte and the hour, so a click dirties one
+// page for both.
+func linkPointKey(code string, hour int64) []byte {
+	k := make([]byte, 0, len(code)+9)
+	k = append(k, code...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, uint64(hour))
+}
+
+func addLinkPoint(b *bolt.Bucket, code string, hour int64,
+	clicks, bots int64) error {
+	if clicks == 0 && bots == 0 {
+		return nil
+	}
+	k := linkPointKey(code, hour)
+	return b.Put(k, addToPoint(b.Get(k), clicks, bots))
+}
+
+// addToPoint returns the 16-byte point old with clicks and bots added.
+func addToPoint(old []byte, clicks, bots int64) []byte {
+	v := make([]byte, 16)
+	if len(old) == 16 {
+		copy(v, old)
+	}
+	binary.BigEndian.PutUint64(v, binary.BigEndian.Uint64(v)+uint64(clicks))
+	binary.BigEndian.PutUint64(v[8:], binary.BigEndian.Uint64(v[8:])+uint64(bots))
+	return v
+}
+
 // LinkSeries returns the link's hourly traffic since since.
 func (db *DB) LinkSeries(ctx context.Context, code string,
 	since time.Time) ([]Point, error) {
-	return db.series(seriesLink, code, since)
+	out := []Point{}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		prefix := append([]byte(code), 0)
+		c := tx.Bucket(bucketLinkStats).Cursor()
+		start := linkPointKey(code, since.Truncate(time.Hour).Unix())
+		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			out = appendPoint(out, k[len(prefix):], v)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func appendPoint(out []Point, hour, v []byte) []Point {
+	if len(hour) != 8 || len(v) != 16 {
+		return out
+	}
+	h := int64(binary.BigEndian.Uint64(hour))
+	return append(out, Point{Hour: time.Unix(h, 0).UTC(),
+		Clicks:    int64(binary.BigEndian.Uint64(v)),
+		BotClicks: int64(binary.BigEndian.Uint64(v[8:]))})
 }
 
 // CampaignSeries returns the campaign's hourly traffic since since.
@@ -66,13 +109,7 @@ func (db *DB) series(kind byte, id string, since time.Time) ([]Point, error) {
 		c := tx.Bucket(bucketSeries).Cursor()
 		start := seriesKey(kind, id, since.Truncate(time.Hour))
 		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(k) != len(prefix)+8 || len(v) != 16 {
-				continue
-			}
-			h := int64(binary.BigEndian.Uint64(k[len(prefix):]))
-			out = append(out, Point{Hour: time.Unix(h, 0).UTC(),
-				Clicks:    int64(binary.BigEndian.Uint64(v)),
-				BotClicks: int64(binary.BigEndian.Uint64(v[8:]))})
+			out = appendPoint(out, k[len(prefix):], v)
 		}
 		return nil
 	})

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"slices"
 	"time"
@@ -68,9 +69,45 @@ func (db *DB) CampaignStats(ctx context.Context,
 }
 
 func getLinkStats(tx *bolt.Tx, code string) (LinkStats, error) {
-	var s LinkStats
-	err := getJSON(tx.Bucket(bucketLinkStats), []byte(code), &s)
-	return s, err
+	return decodeLinkStats(tx.Bucket(bucketLinkStats).Get([]byte(code))), nil
+}
+
+// Link counters are stored as six big-endian 64-bit numbers: clicks, bot
+// clicks, events, and the first click, last click and last event times in
+// Unix nanoseconds (0 for none). The hot commit path reads and writes them
+// without allocating.
+const linkStatsSize = 48
+
+func decodeLinkStats(v []byte) LinkStats {
+	if len(v) != linkStatsSize {
+		return LinkStats{}
+	}
+	n := func(i int) int64 { return int64(binary.BigEndian.Uint64(v[8*i:])) }
+	return LinkStats{Clicks: n(0), BotClicks: n(1), Events: n(2),
+		FirstClickAt: unixNano(n(3)), LastClickAt: unixNano(n(4)),
+		LastEventAt: unixNano(n(5))}
+}
+
+func (s *LinkStats) encode(v []byte) []byte {
+	for _, x := range []int64{s.Clicks, s.BotClicks, s.Events,
+		nanos(s.FirstClickAt), nanos(s.LastClickAt), nanos(s.LastEventAt)} {
+		v = binary.BigEndian.AppendUint64(v, uint64(x))
+	}
+	return v
+}
+
+func unixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 func addCampaignStat(tx *bolt.Tx, campaign string,
@@ -84,6 +121,19 @@ func addCampaignStat(tx *bolt.Tx, campaign string,
 	return putJSON(b, []byte(campaign), s)
 }
 
+// clickCommit gathers what one CommitClicks transaction adds to campaign
+// counters and series, so each campaign is written once per transaction.
+type clickCommit struct {
+	tx     *bolt.Tx
+	camps  map[string]*CampaignStats
+	series map[seriesPoint][2]int64
+}
+
+type seriesPoint struct {
+	campaign string
+	hour     int64
+}
+
 // CommitClicks stores one batch of clicks in one transaction: each
 // emitted click's event, deliveries, counters and dedup marker, and the
 // counter deltas of the rest. Clicks on links deleted meanwhile are
@@ -93,35 +143,40 @@ func (db *DB) CommitClicks(ctx context.Context,
 	var woken []string
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		woken = woken[:0]
-		eps, err := loadEndpoints(tx)
-		if err != nil {
-			return err
+		cc := &clickCommit{tx: tx, camps: make(map[string]*CampaignStats),
+			series: make(map[seriesPoint][2]int64)}
+		var eps []*emitter.Endpoint
+		if len(b.Emitted) > 0 {
+			var err error
+			if eps, err = loadEndpoints(tx); err != nil {
+				return err
+			}
 		}
 		for _, e := range b.Emitted {
-			ids, err := commitEmitted(tx, eps, e)
+			ids, err := cc.emitted(eps, e)
 			if err != nil {
 				return err
 			}
 			woken = append(woken, ids...)
 		}
 		for code, t := range b.Tallies {
-			if err := commitTally(tx, code, t); err != nil {
+			if err := cc.tally(code, t); err != nil {
 				return err
 			}
 		}
-		return nil
+		return cc.finish()
 	})
 	return woken, err
 }
 
-func commitEmitted(tx *bolt.Tx, eps []*emitter.Endpoint,
+func (cc *clickCommit) emitted(eps []*emitter.Endpoint,
 	e tracker.Emitted) ([]string, error) {
-	if tx.Bucket(bucketLinks).Get([]byte(e.Code)) == nil {
+	if cc.tx.Bucket(bucketLinks).Get([]byte(e.Code)) == nil {
 		return nil, nil
 	}
 	t := &tracker.Tally{CampaignID: e.CampaignID, Phone: e.Phone,
 		Clicks: 1, First: e.At, Last: e.At, Seen: e.At}
-	err := updateStats(tx, e.Code, t, func(s *LinkStats, c *CampaignStats) {
+	err := cc.update(e.Code, t, func(s *LinkStats, c *CampaignStats) {
 		s.Events++
 		s.LastEventAt = e.At
 		c.Events++
@@ -129,20 +184,118 @@ func commitEmitted(tx *bolt.Tx, eps []*emitter.Endpoint,
 	if err != nil {
 		return nil, err
 	}
-	if err := logVisits(tx, e.Code, e.Visit()); err != nil {
-		return nil, err
-	}
-	return putEvent(tx, eps, e.Event)
+	return putEvent(cc.tx, eps, e.Event)
 }
 
-func commitTally(tx *bolt.Tx, code string, t *tracker.Tally) error {
-	if tx.Bucket(bucketLinks).Get([]byte(code)) == nil {
+func (cc *clickCommit) tally(code string, t *tracker.Tally) error {
+	if cc.tx.Bucket(bucketLinks).Get([]byte(code)) == nil {
 		return nil
 	}
-	if err := logVisits(tx, code, t.Recent[:t.NRecent]...); err != nil {
+	if err := logVisits(cc.tx, code, t.Recent[:t.NRecent]...); err != nil {
 		return err
 	}
-	return updateStats(tx, code, t, nil)
+	return cc.update(code, t, nil)
+}
+
+// update adds t to the counters and hourly series of the link, lets more
+// change them, and gathers the campaign's share for finish.
+func (cc *clickCommit) update(code string, t *tracker.Tally,
+	more func(*LinkStats, *CampaignStats)) error {
+	b := cc.tx.Bucket(bucketLinkStats)
+	s := decodeLinkStats(b.Get([]byte(code)))
+	c := cc.camps[t.CampaignID]
+	if c == nil {
+		c = &CampaignStats{}
+		cc.camps[t.CampaignID] = c
+	}
+	if s.Clicks == 0 && t.Clicks > 0 {
+		newLead, err := markLead(cc.tx, t.CampaignID, t.Phone)
+		if err != nil {
+			return err
+		}
+		if newLead {
+			c.LeadsClicked++
+		}
+	}
+	addTally(&s, t)
+	c.Clicks += t.Clicks
+	c.BotClicks += t.BotClicks
+	if more != nil {
+		more(&s, c)
+	}
+	// bbolt keeps the value until the transaction ends: a fresh one each.
+	if err := b.Put([]byte(code), s.encode(make([]byte, 0, linkStatsSize))); err != nil {
+		return err
+	}
+	hour := t.Seen.Truncate(time.Hour).Unix()
+	p := cc.series[seriesPoint{t.CampaignID, hour}]
+	cc.series[seriesPoint{t.CampaignID, hour}] = [2]int64{p[0] + t.Clicks,
+		p[1] + t.BotClicks}
+	return addLinkPoint(b, code, hour, t.Clicks, t.BotClicks)
+}
+
+// finish writes the gathered campaign counters and series.
+func (cc *clickCommit) finish() error {
+	for id, d := range cc.camps {
+		err := addCampaignStat(cc.tx, id, func(s *CampaignStats) {
+			s.Clicks += d.Clicks
+			s.BotClicks += d.BotClicks
+			s.Events += d.Events
+			s.LeadsClicked += d.LeadsClicked
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for p, d := range cc.series {
+		err := addPoint(cc.tx, seriesCampaign, p.campaign,
+			time.Unix(p.hour, 0), d[0], d[1])
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func addTally(s *LinkStats, t *tracker.Tally) {
+	s.Clicks += t.Clicks
+	s.BotClicks += t.BotClicks
+	if t.Clicks == 0 {
+		return
+	}
+	if s.FirstClickAt.IsZero() || t.First.Before(s.FirstClickAt) {
+		s.FirstClickAt = t.First
+	}
+	if t.Last.After(s.LastClickAt) {
+		s.LastClickAt = t.Last
+	}
+}
+
+// markLead records that the lead clicked in campaign and reports whether
+// that is new.
+func markLead(tx *bolt.Tx, campaign, phone string) (bool, error) {
+	b := tx.Bucket(bucketLeadsClicked)
+	k := join([]byte(campaign), []byte(phone))
+	if b.Get(k) != nil {
+		return false, nil
+	}
+	return true, b.Put(k, nil)
+}
+
+func getJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw := b.Get(k)
+	if raw == nil {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, raw)
 }
 
 // keptVisits is how many logged visits a link keeps.
@@ -197,88 +350,4 @@ func (db *DB) Visits(ctx context.Context, code string) ([]tracker.VisitRecord, e
 	})
 	slices.Reverse(out)
 	return out, err
-}
-
-// updateStats adds t to the counters of the link and its campaign, lets
-// more change them, and stores both.
-func updateStats(tx *bolt.Tx, code string, t *tracker.Tally,
-	more func(*LinkStats, *CampaignStats)) error {
-	s, err := getLinkStats(tx, code)
-	if err != nil {
-		return err
-	}
-	var c CampaignStats
-	campB, camp := tx.Bucket(bucketCampStats), []byte(t.CampaignID)
-	if err := getJSON(campB, camp, &c); err != nil {
-		return err
-	}
-	if s.Clicks == 0 && t.Clicks > 0 {
-		newLead, err := markLead(tx, t.CampaignID, t.Phone)
-		if err != nil {
-			return err
-		}
-		if newLead {
-			c.LeadsClicked++
-		}
-	}
-	addTally(&s, t)
-	c.Clicks += t.Clicks
-	c.BotClicks += t.BotClicks
-	if more != nil {
-		more(&s, &c)
-	}
-	if err := putJSON(campB, camp, c); err != nil {
-		return err
-	}
-	err = addPoint(tx, seriesLink, code, t.Seen, t.Clicks, t.BotClicks)
-	if err != nil {
-		return err
-	}
-	err = addPoint(tx, seriesCampaign, t.CampaignID, t.Seen, t.Clicks,
-		t.BotClicks)
-	if err != nil {
-		return err
-	}
-	return putJSON(tx.Bucket(bucketLinkStats), []byte(code), s)
-}
-
-func addTally(s *LinkStats, t *tracker.Tally) {
-	s.Clicks += t.Clicks
-	s.BotClicks += t.BotClicks
-	if t.Clicks == 0 {
-		return
-	}
-	if s.FirstClickAt.IsZero() || t.First.Before(s.FirstClickAt) {
-		s.FirstClickAt = t.First
-	}
-	if t.Last.After(s.LastClickAt) {
-		s.LastClickAt = t.Last
-	}
-}
-
-// markLead records that the lead clicked in campaign and reports whether
-// that is new.
-func markLead(tx *bolt.Tx, campaign, phone string) (bool, error) {
-	b := tx.Bucket(bucketLeadsClicked)
-	k := join([]byte(campaign), []byte(phone))
-	if b.Get(k) != nil {
-		return false, nil
-	}
-	return true, b.Put(k, nil)
-}
-
-func getJSON(b *bolt.Bucket, k []byte, v any) error {
-	raw := b.Get(k)
-	if raw == nil {
-		return nil
-	}
-	return json.Unmarshal(raw, v)
-}
-
-func putJSON(b *bolt.Bucket, k []byte, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return b.Put(k, raw)
 }

@@ -83,20 +83,57 @@ func Open(path string) (*DB, error) {
 	return db, nil
 }
 
+// migrate brings the file to SchemaVersion in the transaction of Open:
+// it creates the buckets of allBuckets that are missing (an empty new
+// bucket needs no step) and runs the steps from the file's version on. A
+// file from a newer linkd is refused with ErrNewerSchema, unchanged.
 func (db *DB) migrate(tx *bolt.Tx) error {
+	got := schemaVersion(tx)
+	if got > SchemaVersion {
+		return fmt.Errorf("%w (version %d, this build reads %d)",
+			ErrNewerSchema, got, SchemaVersion)
+	}
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}
 	}
-	meta := tx.Bucket(bucketMeta)
-	if v := meta.Get(keySchema); v != nil {
-		if got := int(binary.BigEndian.Uint64(v)); got > SchemaVersion {
-			return fmt.Errorf("%w (version %d, this build reads %d)",
-				ErrNewerSchema, got, SchemaVersion)
+	steps := migrations()
+	for v := got; v < SchemaVersion; v++ {
+		if err := steps[v](tx); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
 		}
 	}
-	return meta.Put(keySchema, u64(SchemaVersion))
+	if got == SchemaVersion {
+		return nil
+	}
+	return tx.Bucket(bucketMeta).Put(keySchema, u64(SchemaVersion))
+}
+
+// migrations returns the steps between schema versions: step i turns a
+// version i file into version i+1, after the buckets exist. A change of
+// encoding raises SchemaVersion and appends the step that converts the
+// data; a released step never changes.
+func migrations() [SchemaVersion]func(*bolt.Tx) error {
+	return [SchemaVersion]func(*bolt.Tx) error{
+		// 0 to 1: a new file, or one written before versions were kept,
+		// already has the first format once its buckets exist.
+		func(*bolt.Tx) error { return nil },
+	}
+}
+
+// schemaVersion returns the file's format version; 0 for a new file or
+// one written before versions were kept.
+func schemaVersion(tx *bolt.Tx) int {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0
+	}
+	v := meta.Get(keySchema)
+	if len(v) != 8 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint64(v))
 }
 
 // Close closes the database file.

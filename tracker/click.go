@@ -9,14 +9,13 @@ import (
 // RecentVisits is how many of a link's latest bot visits a Tally keeps.
 const RecentVisits = 8
 
-// VisitRecord is one logged visit: when, why it was not a lead's click
-// (Human for a click that emitted an event), and the User-Agent, cut to
-// 256 bytes.
+// VisitRecord is one logged bot visit: when, why it was not a lead's
+// click, and the User-Agent, cut to 256 bytes. Leads' clicks are counted
+// and, when they fire, delivered as events, but not logged here.
 type VisitRecord struct {
-	At      time.Time `json:"at"`
-	Reason  Reason    `json:"reason"`
-	Agent   string    `json:"userAgent"`
-	Emitted bool      `json:"emitted"`
+	At     time.Time `json:"at"`
+	Reason Reason    `json:"reason"`
+	Agent  string    `json:"userAgent"`
 }
 
 // Tally is what a link's visits add to its counters between two commits.
@@ -52,13 +51,7 @@ type Emitted struct {
 	CampaignID string
 	Phone      string
 	At         time.Time
-	Agent      string
 	Event      emitter.Event
-}
-
-// Visit returns the emitted click as a logged visit.
-func (e *Emitted) Visit() VisitRecord {
-	return VisitRecord{At: e.At, Reason: Human, Agent: e.Agent, Emitted: true}
 }
 
 // maxAgent is how much of a User-Agent a visit log keeps.

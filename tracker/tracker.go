@@ -6,6 +6,7 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/akti/linkd/emitter"
@@ -60,8 +61,14 @@ func (t *Tracker) Visit(ctx context.Context, l *shortener.Link,
 	ev := emitter.ClickEvent(t.ids.New("evt_", now), l.CampaignID, lead,
 		l.URL, l.ShortURL(t.baseURL), now)
 	e := Emitted{Code: l.Code, CampaignID: l.CampaignID, Phone: l.Phone,
-		At: ev.Time, Agent: cutAgent(agent), Event: ev}
-	if err := t.recorder.Record(ctx, e); err != nil {
+		At: ev.Time, Event: ev}
+	err = t.recorder.Record(ctx, e)
+	switch {
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		// The client left; its event may still be committed, so the
+		// window stays closed rather than risk a second event.
+		return false, err
+	case err != nil:
 		t.window.Undo(l.Code, now, prev)
 		return false, err
 	}

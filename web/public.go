@@ -99,6 +99,10 @@ func (p *Public) serveCode(c echo.Context) (string, error) {
 
 	reason := p.Classifier.Classify(r.Method, r.Header)
 	emitted, err := p.Visitor.Visit(r.Context(), l, reason, r.UserAgent())
+	if r.Context().Err() != nil {
+		p.Log.Info("client left before its click was stored", "code", code)
+		return outcomeError, r.Context().Err()
+	}
 	if err != nil {
 		p.Log.Error("record click", "code", code, "error", err)
 		return outcomeError, page(w, http.StatusServiceUnavailable, pageUnavailable)
