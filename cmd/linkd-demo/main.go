@@ -7,7 +7,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,6 +18,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -35,10 +35,19 @@ func main() {
 
 // demo holds the running parts.
 type demo struct {
-	out    io.Writer
-	admin  string
-	public string
-	events chan string
+	out      io.Writer
+	admin    string
+	public   string
+	events   chan string
+	children []*exec.Cmd
+}
+
+// stop ends the demo's processes gracefully and waits for them.
+func (d *demo) stop() {
+	for _, c := range d.children {
+		c.Process.Signal(syscall.SIGTERM)
+		c.Wait()
+	}
 }
 
 func run(bin string, out io.Writer) error {
@@ -47,11 +56,9 @@ func run(bin string, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-
 	d := &demo{out: out, events: make(chan string, 16)}
-	if err := d.startLinkd(ctx, bin, dir+"/linkd.db"); err != nil {
+	defer d.stop()
+	if err := d.startLinkd(bin, dir+"/linkd.db"); err != nil {
 		return err
 	}
 	hook, err := freeAddr()
@@ -66,7 +73,7 @@ func run(bin string, out io.Writer) error {
 	}
 	d.say("registered webhook %s -> http://%s/ (secret %s…)", ep.ID, hook,
 		ep.Secret[:12])
-	if err := d.startListen(ctx, bin, ep.Secret, hook); err != nil {
+	if err := d.startListen(bin, ep.Secret, hook); err != nil {
 		return err
 	}
 	return d.script()
@@ -209,8 +216,8 @@ func (d *demo) say(format string, args ...any) {
 
 var listening = regexp.MustCompile(`redirects on (http://\S+), admin API on (http://\S+)`)
 
-func (d *demo) startLinkd(ctx context.Context, bin, db string) error {
-	cmd := exec.CommandContext(ctx, bin, "serve", "--db", db,
+func (d *demo) startLinkd(bin, db string) error {
+	cmd := exec.Command(bin, "serve", "--db", db,
 		"--admin-token", token, "--public-addr", "127.0.0.1:0",
 		"--admin-addr", "127.0.0.1:0", "--webhook-allow-private",
 		"--log-format", "json")
@@ -221,6 +228,7 @@ func (d *demo) startLinkd(ctx context.Context, bin, db string) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	d.children = append(d.children, cmd)
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
 		if m := listening.FindStringSubmatch(lines.Text()); m != nil {
@@ -233,8 +241,8 @@ func (d *demo) startLinkd(ctx context.Context, bin, db string) error {
 	return errors.New("linkd did not start")
 }
 
-func (d *demo) startListen(ctx context.Context, bin, secret, addr string) error {
-	cmd := exec.CommandContext(ctx, bin, "listen", "--secret", secret, "--addr", addr)
+func (d *demo) startListen(bin, secret, addr string) error {
+	cmd := exec.Command(bin, "listen", "--secret", secret, "--addr", addr)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -246,6 +254,7 @@ func (d *demo) startListen(ctx context.Context, bin, secret, addr string) error 
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	d.children = append(d.children, cmd)
 	go func() {
 		lines := bufio.NewScanner(stdout)
 		for lines.Scan() {
