@@ -38,3 +38,9 @@ demo: build
 # short run. Results also go to bench.json.
 bench: build
 	$(GO) run ./cmd/linkd-bench -linkd $(BIN) $(BENCHFLAGS)
+
+# SIGKILL a linkd under steady taps ROUNDS times; no answered tap may lose
+# its event.
+ROUNDS ?= 20
+crash-test: build
+	$(GO) run ./cmd/linkd-crash -linkd $(BIN) -rounds $(ROUNDS)

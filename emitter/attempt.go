@@ -57,7 +57,7 @@ type result struct {
 // stores the outcome.
 func (d *Dispatcher) attempt(ep *Endpoint, j Job, sent func()) {
 	d.slots <- struct{}{}
-	now := d.opts.Now()
+	now := d.opts.Now().UTC()
 	res := d.send(ep, j, now)
 	<-d.slots
 	sent()

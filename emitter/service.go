@@ -253,7 +253,7 @@ func (s *Service) SendTest(ctx context.Context, id string,
 // dead one. It returns ErrDeliveryNotFound.
 func (s *Service) Retry(ctx context.Context, endpointID,
 	id string) (*Delivery, error) {
-	d, err := s.store.RetryDelivery(ctx, endpointID, id, s.now())
+	d, err := s.store.RetryDelivery(ctx, endpointID, id, s.now().UTC())
 	if err != nil {
 		return nil, err
 	}

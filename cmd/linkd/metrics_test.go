@@ -66,18 +66,18 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	})
 
 	want := map[string]float64{
-		`linkd_clicks_total{kind="lead"}`:                            2,
-		`linkd_clicks_total{kind="bot"}`:                             1,
-		`linkd_events_total{type="lead.link_clicked"}`:               1,
-		`linkd_events_total{type="lead.link_sent"}`:                  2,
-		`linkd_redirect_duration_seconds_count{outcome="hit"}`:       2,
-		`linkd_redirect_duration_seconds_count{outcome="bot"}`:       1,
-		`linkd_redirect_duration_seconds_count{outcome="miss"}`:      1,
-		`linkd_redirect_duration_seconds_count{outcome="gone"}`:      1,
-		`linkd_delivery_attempts_total{outcome="2xx"}`:               3,
-		`linkd_delivery_attempts_total{outcome="5xx"}`:               1,
-		`linkd_delivery_retries_total`:                               1,
-		`linkd_deliveries_succeeded_total`:                           3,
+		`linkd_clicks_total{kind="lead"}`:                       2,
+		`linkd_clicks_total{kind="bot"}`:                        1,
+		`linkd_events_total{type="lead.link_clicked"}`:          1,
+		`linkd_events_total{type="lead.link_sent"}`:             2,
+		`linkd_redirect_duration_seconds_count{outcome="hit"}`:  2,
+		`linkd_redirect_duration_seconds_count{outcome="bot"}`:  1,
+		`linkd_redirect_duration_seconds_count{outcome="miss"}`: 1,
+		`linkd_redirect_duration_seconds_count{outcome="gone"}`: 1,
+		`linkd_delivery_attempts_total{outcome="2xx"}`:          3,
+		`linkd_delivery_attempts_total{outcome="5xx"}`:          1,
+		`linkd_delivery_retries_total`:                          1,
+		`linkd_deliveries_succeeded_total`:                      3,
 	}
 	for series, d := range want {
 		if got := after[series] - before[series]; got != d {
