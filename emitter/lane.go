@@ -12,12 +12,12 @@ const idlePoll = time.Minute
 
 // lane delivers the jobs of one endpoint, at most PerEndpoint at a time.
 type lane struct {
-	d      *Dispatcher
-	id     string
-	ep     atomic.Pointer[Endpoint]
-	wake   chan struct{}
-	quit   chan struct{}
-	slots  chan struct{}
+	d     *Dispatcher
+	id    string
+	ep    atomic.Pointer[Endpoint]
+	wake  chan struct{}
+	quit  chan struct{}
+	slots chan struct{}
 
 	// flying holds the deliveries in flight (-1) and those whose attempt
 	// was stored at finish number n (n). A scan of the due index that

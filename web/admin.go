@@ -50,6 +50,8 @@ type Admin struct {
 	// AdminTokenHash is the SHA-256 of the admin bearer token.
 	AdminTokenHash []byte
 	Keys           Keys
+	// Backups serves GET /api/v1/backup.
+	Backups Backups
 	// CORSOrigins are the exact browser origins allowed to call the API;
 	// with none, no CORS header is ever sent.
 	CORSOrigins []string
@@ -103,6 +105,7 @@ func (a *Admin) routes() []route {
 		{"POST", "/keys", a.createKey, admin},
 		{"GET", "/keys", a.listKeys, admin},
 		{"DELETE", "/keys/:id", a.deleteKey, admin},
+		{"GET", "/backup", a.backup, admin},
 	}
 }
 
@@ -135,6 +138,7 @@ func (a *Admin) Handler() http.Handler {
 		e.GET("/metrics", echo.WrapHandler(a.Metrics.Handler()))
 	}
 
+	e.GET("/api/v1/openapi.json", openAPI)
 	api := e.Group("/api/v1", a.authenticate)
 	for _, r := range a.routes() {
 		var mw []echo.MiddlewareFunc
@@ -144,6 +148,7 @@ func (a *Admin) Handler() http.Handler {
 		api.Add(r.method, r.path, r.handler, mw...)
 	}
 	api.RouteNotFound("/*", func(echo.Context) error { return errNotFound })
+	a.mountDashboard(e)
 	return e
 }
 

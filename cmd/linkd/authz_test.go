@@ -105,6 +105,7 @@ func TestEveryRouteByEveryCaller(t *testing.T) {
 			"campaigns": []string{"camp-a"}}, want{201, 403, 403}},
 		{"GET /api/v1/keys", "/api/v1/keys", nil, want{200, 403, 403}},
 		{"DELETE /api/v1/keys/:id", "/api/v1/keys/key_nope", nil, want{404, 403, 403}},
+		{"GET /api/v1/backup", "/api/v1/backup", nil, want{200, 403, 403}},
 	}
 	callers := []struct {
 		name, token string

@@ -23,6 +23,7 @@ type config struct {
 	timeout      time.Duration
 	retryInitial time.Duration
 	retryMaxAge  time.Duration
+	retention    time.Duration
 	allowPrivate bool
 	logFormat    string
 	missLimit    int
@@ -61,6 +62,9 @@ func (c *config) settings() []setting {
 			"first retry delay", duration(&c.retryInitial)},
 		{"retry-max-age", "LINKD_RETRY_MAX_AGE", "72h",
 			"give a delivery up this long after its event", duration(&c.retryMaxAge)},
+		{"retention", "LINKD_RETENTION", "720h",
+			"prune finished deliveries, their events and visit logs older than this",
+			duration(&c.retention)},
 		{"webhook-allow-private", "LINKD_WEBHOOK_ALLOW_PRIVATE", "false",
 			"allow webhook endpoints on loopback and private addresses",
 			boolean(&c.allowPrivate)},

@@ -6,6 +6,8 @@
 //
 //	linkd serve [flags]     run the service
 //	linkd listen [flags]    receive, verify and print webhooks
+//	linkd backup [flags]    copy the database to a file
+//	linkd check [flags]     verify a database file
 //	linkd version           print the version
 package main
 
@@ -34,6 +36,8 @@ const usage = `usage: linkd <command> [flags]
 commands:
   serve     run the service (linkd serve -h lists its flags)
   listen    receive webhooks on a local port, verify and print them
+  backup    copy the database, from a running linkd or a stopped file, to --out
+  check     verify a stopped database file (--db) and print what is wrong
   version   print the version
 `
 
@@ -48,6 +52,10 @@ func run(ctx context.Context, args []string, getenv func(string) string,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "listen":
 		return listen(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return backup(ctx, args[1:], getenv, stdout, stderr)
+	case "check":
+		return check(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "linkd", version())
 		return nil

@@ -78,11 +78,14 @@ type app struct {
 	public   *http.Server
 	admin    *http.Server
 	ready    atomic.Bool
+	// retain prunes old data until its context ends.
+	retain func(context.Context)
 }
 
 func build(cfg *config, db *store.DB, tokenHash []byte,
 	log *slog.Logger) (*app, error) {
 	a := &app{log: log}
+	a.retain = func(ctx context.Context) { db.Retain(ctx, cfg.retention, log) }
 	guard := &emitter.Guard{AllowPrivate: cfg.allowPrivate}
 	a.disp = emitter.NewDispatcher(db, emitter.Options{
 		Timeout:      cfg.timeout,
@@ -132,6 +135,7 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 		BaseURL:        cfg.baseURL,
 		AdminTokenHash: tokenHash,
 		Keys:           db,
+		Backups:        db,
 		CORSOrigins:    cfg.corsOrigins,
 		Ready:          a.ready.Load,
 		Log:            log,
@@ -161,6 +165,9 @@ func (a *app) run(ctx context.Context, publicLn, adminLn net.Listener,
 	dispCtx, stopDisp := context.WithCancel(context.Background())
 	dispDone := make(chan error, 1)
 	go func() { dispDone <- a.disp.Run(dispCtx) }()
+	retainCtx, stopRetain := context.WithCancel(context.Background())
+	retainDone := make(chan struct{})
+	go func() { a.retain(retainCtx); close(retainDone) }()
 
 	errs := make(chan error, 2)
 	go func() { errs <- a.public.Serve(publicLn) }()
@@ -184,6 +191,8 @@ func (a *app) run(ctx context.Context, publicLn, adminLn net.Listener,
 	a.recorder.Stop()
 	stopDisp()
 	<-dispDone
+	stopRetain()
+	<-retainDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -1,0 +1,109 @@
+package store_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/akti/linkd/store"
+)
+
+// TestOpenMigratesVersionZero opens a file from before schema versions
+// were kept: its buckets and a link, and no schema_version in meta.
+func TestOpenMigratesVersionZero(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "linkd.db")
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, kv := range []struct{ bucket, key, value string }{
+			{"meta", "", ""},
+			{"links", "old00001", `{"code":"old00001",` +
+				`"url":"https://example.com/old","campaignId":"camp1",` +
+				`"phone":"+15555550100","createdAt":"2024-01-28T12:00:00Z"}`},
+			{"links_by_campaign", "camp1\x00+15555550100\x00old00001", ""},
+			{"links_by_phone", "+15555550100\x00old00001", ""},
+			{"campaign_stats", "camp1", `{"links":1}`},
+		} {
+			bk, err := tx.CreateBucketIfNotExists([]byte(kv.bucket))
+			if err != nil {
+				return err
+			}
+			if kv.key == "" {
+				continue
+			}
+			if err := bk.Put([]byte(kv.key), []byte(kv.value)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatalf("Open of a version 0 file: %v", err)
+	}
+	defer db.Close()
+	r, err := db.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.Report{SchemaVersion: store.SchemaVersion, Links: 1,
+		Campaigns: 1}
+	if diff := cmp.Diff(want, r); diff != "" {
+		t.Errorf("report after migration (-want +got):\n%s", diff)
+	}
+	if l := getLink(t, db, "old00001"); l.URL != "https://example.com/old" {
+		t.Errorf("migrated link = %+v", l)
+	}
+}
+
+// TestOpenRefusesNewerSchema writes a version this build does not know
+// into a file: Open and OpenReadOnly refuse it and leave it as it is.
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	newer := uint64(store.SchemaVersion + 1)
+	db := openDB(t)
+	path := db.Path()
+	db.Close()
+	setSchema := func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"),
+			binary.BigEndian.AppendUint64(nil, newer))
+	}
+	editFile(t, path, setSchema)
+
+	for name, open := range map[string]func(string) (*store.DB, error){
+		"Open": store.Open, "OpenReadOnly": store.OpenReadOnly,
+	} {
+		db, err := open(path)
+		if err == nil {
+			db.Close()
+			t.Fatalf("%s of a version %d file succeeded", name, newer)
+		}
+		if !errors.Is(err, store.ErrNewerSchema) ||
+			!strings.Contains(err.Error(), fmt.Sprintf("version %d", newer)) {
+			t.Errorf("%s = %v, want %v naming version %d", name, err,
+				store.ErrNewerSchema, newer)
+		}
+	}
+	editFile(t, path, func(tx *bolt.Tx) error {
+		v := tx.Bucket([]byte("meta")).Get([]byte("schema_version"))
+		if got := binary.BigEndian.Uint64(v); got != newer {
+			t.Errorf("schema_version after the refusals = %d, want %d",
+				got, newer)
+		}
+		return nil
+	})
+}
