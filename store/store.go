@@ -66,7 +66,11 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	opts := &bolt.Options{Timeout: time.Second, FreelistType: bolt.FreelistMapType}
+	// A large initial map (address space, not memory) spares writers most
+	// remaps, which would wait for long read transactions such as a
+	// backup download.
+	opts := &bolt.Options{Timeout: time.Second,
+		FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30}
 	b, err := bolt.Open(path, 0o600, opts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)

@@ -186,8 +186,13 @@ func (a *app) run(ctx context.Context, publicLn, adminLn net.Listener,
 
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	a.public.Shutdown(sctx)
-	a.admin.Shutdown(sctx)
+	// Requests still open at the deadline (a slow backup download, say)
+	// are cut, so that the database can close.
+	for _, srv := range []*http.Server{a.public, a.admin} {
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}
 	a.recorder.Stop()
 	stopDisp()
 	<-dispDone
