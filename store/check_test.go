@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -154,8 +155,8 @@ func TestCheckHealthy(t *testing.T) {
 			if diff := cmp.Diff(want, r); diff != "" {
 				t.Errorf("report (-want +got):\n%s", diff)
 			}
-			const line = "ok: 3 links, 2 campaigns, 1 endpoint, 3 events, " +
-				"3 deliveries, 3 attempts, 1 key; schema 1"
+			line := "ok: 3 links, 2 campaigns, 1 endpoint, 3 events, " +
+				"3 deliveries, 3 attempts, 1 key; schema " + fmt.Sprint(store.SchemaVersion)
 			if got := r.String(); got != line {
 				t.Errorf("String() = %q, want %q", got, line)
 			}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -29,11 +28,11 @@ func getLink(tx *bolt.Tx, code string) (*shortener.Link, error) {
 	if v == nil {
 		return nil, shortener.ErrNotFound
 	}
-	var l shortener.Link
-	if err := json.Unmarshal(v, &l); err != nil {
+	l, err := decodeLink(code, v)
+	if err != nil {
 		return nil, fmt.Errorf("decode link %q: %w", code, err)
 	}
-	return &l, nil
+	return l, nil
 }
 
 // CreateLinks stores links in one transaction, giving each link without a
@@ -92,16 +91,12 @@ func assignCode(b *bolt.Bucket, l *shortener.Link, custom map[string]bool,
 }
 
 func putLink(tx *bolt.Tx, l *shortener.Link) error {
-	v, err := json.Marshal(l)
-	if err != nil {
-		return err
-	}
 	code := []byte(l.Code)
-	if err := tx.Bucket(bucketLinks).Put(code, v); err != nil {
+	if err := tx.Bucket(bucketLinks).Put(code, encodeLink(l)); err != nil {
 		return err
 	}
 	camp, phone := []byte(l.CampaignID), []byte(l.Phone)
-	err = tx.Bucket(bucketLinksByCamp).Put(join(camp, phone, code), nil)
+	err := tx.Bucket(bucketLinksByCamp).Put(join(camp, phone, code), nil)
 	if err != nil {
 		return err
 	}
@@ -122,11 +117,7 @@ func (db *DB) UpdateLink(ctx context.Context, code string,
 			return err
 		}
 		l.Code = code
-		v, err := json.Marshal(l)
-		if err != nil {
-			return err
-		}
-		return tx.Bucket(bucketLinks).Put([]byte(code), v)
+		return tx.Bucket(bucketLinks).Put([]byte(code), encodeLink(l))
 	})
 	if err != nil {
 		return nil, err

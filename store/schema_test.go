@@ -107,3 +107,75 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		return nil
 	})
 }
+
+// TestOpenMigratesVersionOne opens a version 1 file, whose links and link
+// counters were JSON and whose link points lived in the series bucket,
+// and finds them all in the binary records of version 2.
+func TestOpenMigratesVersionOne(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "linkd.db")
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hour := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	point := append([]byte("lold00001\x00"), make([]byte, 8)...)
+	binary.BigEndian.PutUint64(point[len(point)-8:], uint64(hour.Unix()))
+	value := make([]byte, 16)
+	binary.BigEndian.PutUint64(value, 3)
+	binary.BigEndian.PutUint64(value[8:], 2)
+	one := make([]byte, 8)
+	binary.BigEndian.PutUint64(one, 1)
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, kv := range []struct{ bucket, key, value string }{
+			{"meta", "schema_version", string(one)},
+			{"links", "old00001", `{"code":"old00001",` +
+				`"url":"https://example.com/old","campaignId":"camp1",` +
+				`"phone":"+15555550100","externalLeadId":"lead-1",` +
+				`"createdAt":"2024-01-28T12:00:00Z","expiresAt":null,"disabled":true}`},
+			{"links_by_campaign", "camp1\x00+15555550100\x00old00001", ""},
+			{"links_by_phone", "+15555550100\x00old00001", ""},
+			{"campaign_stats", "camp1", `{"links":1}`},
+			{"link_stats", "old00001", `{"clicks":3,"botClicks":2,"events":1,` +
+				`"lastEventAt":"2026-12-04T15:04:05Z"}`},
+			{"series", string(point), string(value)},
+		} {
+			bk, err := tx.CreateBucketIfNotExists([]byte(kv.bucket))
+			if err != nil {
+				return err
+			}
+			if err := bk.Put([]byte(kv.key), []byte(kv.value)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatalf("Open of a version 1 file: %v", err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	l := getLink(t, db, "old00001")
+	if l.URL != "https://example.com/old" || !l.Disabled || l.ExternalLeadID != "lead-1" {
+		t.Errorf("migrated link = %+v", l)
+	}
+	s, err := db.LinkStats(ctx, "old00001")
+	if err != nil || s.Clicks != 3 || s.BotClicks != 2 || s.Events != 1 ||
+		!s.LastEventAt.Equal(time.Date(2026, 12, 4, 15, 4, 5, 0, time.UTC)) {
+		t.Errorf("migrated counters = %+v, %v", s, err)
+	}
+	ps, err := db.LinkSeries(ctx, "old00001", hour.Add(-time.Hour))
+	want := []store.Point{{Hour: hour, Clicks: 3, BotClicks: 2}}
+	if diff := cmp.Diff(want, ps); diff != "" || err != nil {
+		t.Errorf("migrated points (-want +got):\n%s%v", diff, err)
+	}
+	r, err := db.Check(ctx)
+	if err != nil || len(r.Problems) != 0 {
+		t.Errorf("check after migration: %+v %v", r.Problems, err)
+	}
+}

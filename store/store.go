@@ -17,7 +17,7 @@ import (
 )
 
 // SchemaVersion is the format version this build writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrLocked reports that another process holds the database file.
 var ErrLocked = errors.New("database is locked by another process")
@@ -123,6 +123,9 @@ func migrations() [SchemaVersion]func(*bolt.Tx) error {
 		// 0 to 1: a new file, or one written before versions were kept,
 		// already has the first format once its buckets exist.
 		func(*bolt.Tx) error { return nil },
+		// 1 to 2: links and link counters from JSON to binary records,
+		// links' hourly points beside their counters.
+		binaryLinks,
 	}
 }
 
