@@ -81,7 +81,7 @@ func (s *Service) Create(ctx context.Context, req NewEndpoint) (*Endpoint, error
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond)
 	e := &Endpoint{
 		ID:          s.ids.New("wh_", now),
 		URL:         req.URL,
@@ -204,7 +204,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Millisecond)
 	_, err = s.store.UpdateEndpoint(ctx, id, func(e *Endpoint) error {
 		keep := []Secret{{Value: secret}}
 		for _, old := range e.Secrets {

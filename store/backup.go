@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // OpenReadOnly opens the existing database at path for reading only, as
@@ -20,11 +18,8 @@ func OpenReadOnly(path string) (*DB, error) {
 	opts := &bolt.Options{Timeout: time.Second, ReadOnly: true,
 		FreelistType: bolt.FreelistMapType}
 	b, err := bolt.Open(path, 0o600, opts)
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	err = b.View(func(tx *bolt.Tx) error {
 		if got := schemaVersion(tx); got > SchemaVersion {

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -72,11 +73,8 @@ func Open(path string) (*DB, error) {
 	opts := &bolt.Options{Timeout: time.Second,
 		FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30}
 	b, err := bolt.Open(path, 0o600, opts)
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, openError(path, err)
 	}
 	b.MaxBatchDelay = 2 * time.Millisecond
 	db := &DB{bolt: b}
@@ -141,6 +139,19 @@ func schemaVersion(tx *bolt.Tx) int {
 		return 0
 	}
 	return int(binary.BigEndian.Uint64(v))
+}
+
+// openError names path in an error of bolt.Open, unless the error names
+// it already.
+func openError(path string, err error) error {
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return fmt.Errorf("open %s: %w", path, ErrLocked)
+	case errors.As(err, &pe):
+		return err
+	}
+	return fmt.Errorf("open %s: %w", path, err)
 }
 
 // Close closes the database file.

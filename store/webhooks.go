@@ -191,7 +191,7 @@ func getEvent(tx *bolt.Tx, id string) (emitter.Event, error) {
 
 func putNewDelivery(tx *bolt.Tx, ev emitter.Event, endpointID,
 	id string) error {
-	now := time.Now().UTC()
+	now := time.Now().UTC().Truncate(time.Millisecond)
 	d := &emitter.Delivery{
 		ID:            id,
 		EndpointID:    endpointID,

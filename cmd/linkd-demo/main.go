@@ -139,7 +139,7 @@ func (d *demo) script() error {
 		if err := d.waitStats(l.code, &st); err != nil {
 			return err
 		}
-		d.say("%s: %d clicks, %d bot visits, %d event", l.who, st.Clicks,
+		d.say("%s: clicks %d, bot visits %d, events %d", l.who, st.Clicks,
 			st.BotClicks, st.Events)
 	}
 	return nil

@@ -171,6 +171,9 @@ func backupAnswer(resp *http.Response) error {
 func writeAtomically(out string, write func(*os.File) (int64, error)) (
 	int64, error) {
 	tmp := out + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+		return 0, err
+	}
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return 0, err

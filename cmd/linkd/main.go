@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,13 +27,16 @@ func main() {
 		syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "linkd:", err)
 		os.Exit(1)
 	}
 }
 
-const usage = `usage: linkd <command> [flags]
+const usage = `usage: linkd <command> [flags]   (no command: serve)
 
 commands:
   serve     run the service (linkd serve -h lists its flags)

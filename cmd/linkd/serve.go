@@ -45,21 +45,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer db.Close()
+
+	publicLn, err := net.Listen("tcp", cfg.publicAddr)
+	if err != nil {
+		return fmt.Errorf("public listener: %w (set --public-addr)", err)
+	}
+	defer publicLn.Close()
+	adminLn, err := net.Listen("tcp", cfg.adminAddr)
+	if err != nil {
+		return fmt.Errorf("admin listener: %w (set --admin-addr)", err)
+	}
+	defer adminLn.Close()
+
+	// The token comes last, so that a start that fails never uses up the
+	// one printed on the first start.
 	tokenHash, err := adminToken(ctx, db, cfg.adminToken, stdout)
 	if err != nil {
 		return err
 	}
-
-	publicLn, err := net.Listen("tcp", cfg.publicAddr)
-	if err != nil {
-		return fmt.Errorf("public listener: %w", err)
-	}
-	adminLn, err := net.Listen("tcp", cfg.adminAddr)
-	if err != nil {
-		publicLn.Close()
-		return fmt.Errorf("admin listener: %w", err)
-	}
-
 	if !cfg.baseURLSet {
 		cfg.baseURL = "http://" + publicLn.Addr().String()
 	}
@@ -201,6 +204,7 @@ func (a *app) run(ctx context.Context, publicLn, adminLn net.Listener,
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	a.log.Info("stopped")
 	return err
 }
 
