@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/idna"
+
 	"github.com/akti/linkd/shortener"
 )
 
@@ -99,6 +101,15 @@ func (g *Guard) parseURL(raw string) (*url.URL, string) {
 // hostAllowed reports whether host, a numeric address or a name, passes
 // the registration check.
 func (g *Guard) hostAllowed(ctx context.Context, host string) bool {
+	// Resolvers and HTTP clients map Unicode hosts (fullwidth digits,
+	// ideographic dots, ⓛocalhost) to ASCII first; check what they dial.
+	if !isASCII(host) {
+		ascii, err := idna.Lookup.ToASCII(host)
+		if err != nil {
+			return false
+		}
+		host = ascii
+	}
 	if ip, ok := ParseHost(host); ok {
 		return g.Allowed(ip)
 	}
@@ -117,6 +128,15 @@ func (g *Guard) hostAllowed(ctx context.Context, host string) bool {
 	for _, a := range addrs {
 		ip, ok := fromIPAddr(a)
 		if !ok || !g.Allowed(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
 			return false
 		}
 	}

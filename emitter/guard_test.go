@@ -557,3 +557,20 @@ func TestDialContextTransport(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckURLUnicodeHosts refuses hosts that become loopback once a
+// resolver maps them to ASCII.
+func TestCheckURLUnicodeHosts(t *testing.T) {
+	g := &Guard{Resolver: resolverFunc(func(context.Context, string) ([]net.IPAddr, error) {
+		return nil, errors.New("no DNS in tests")
+	})}
+	for _, raw := range []string{"https://１２７.０.０.１/", "https://127.0.0.1。/",
+		"https://ⓛocalhost/", "https://localhost。/", "https://LOCALHOST．/",
+		"https://loca\u00adlhost/"} {
+		_, err := g.CheckURL(context.Background(), "url", raw)
+		var inv *shortener.InvalidError
+		if !errors.As(err, &inv) || inv.Code != "forbidden_address" {
+			t.Errorf("CheckURL(%q) = %v, want forbidden_address", raw, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/akti/linkd/shortener"
 )
@@ -77,6 +78,9 @@ func (s *Service) Create(ctx context.Context, req NewEndpoint) (*Endpoint, error
 	if err := checkDescription(req.Description); err != nil {
 		return nil, err
 	}
+	if err := s.checkRoom(ctx, req.CampaignID); err != nil {
+		return nil, err
+	}
 	secret, err := NewSecret(rand.Reader)
 	if err != nil {
 		return nil, err
@@ -121,9 +125,32 @@ func checkEvents(events []string) ([]string, error) {
 }
 
 func checkDescription(d string) error {
-	if len(d) > 1024 {
+	if len(d) > 1024 || strings.ContainsFunc(d, unicode.IsControl) {
 		return shortener.Invalid("invalid_description", "description",
-			"description must be at most 1024 bytes")
+			"description must be at most 1024 bytes without control characters")
+	}
+	return nil
+}
+
+// MaxEndpoints is how many endpoints one campaign (or the admin's
+// all-campaign endpoints) may have.
+const MaxEndpoints = 100
+
+// checkRoom refuses a new endpoint of a campaign that has MaxEndpoints.
+func (s *Service) checkRoom(ctx context.Context, campaign string) error {
+	eps, err := s.store.Endpoints(ctx)
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, e := range eps {
+		if e.CampaignID == campaign {
+			n++
+		}
+	}
+	if n >= MaxEndpoints {
+		return shortener.Invalid("too_many_endpoints", "campaignId",
+			"a campaign may have at most %d webhook endpoints", MaxEndpoints)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package shortener
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -22,7 +23,11 @@ type LinkSource interface {
 type Resolver struct {
 	src   LinkSource
 	cache *lru.Cache[string, *Link]
-	gen   atomic.Uint64
+
+	// mu orders a miss's fill of the cache against Forget; gen counts
+	// Forgets, so a fill that raced with one is dropped.
+	mu  sync.Mutex
+	gen uint64
 
 	hits, misses atomic.Int64
 }
@@ -44,21 +49,27 @@ func (r *Resolver) Resolve(ctx context.Context, code string) (*Link, error) {
 		return l, nil
 	}
 	r.misses.Add(1)
-	gen := r.gen.Load()
+	r.mu.Lock()
+	gen := r.gen
+	r.mu.Unlock()
 	l, err := r.src.Link(ctx, code)
 	if err != nil {
 		return nil, err
 	}
-	if r.gen.Load() == gen {
+	r.mu.Lock()
+	if r.gen == gen {
 		r.cache.Add(code, l)
 	}
+	r.mu.Unlock()
 	return l, nil
 }
 
 // Forget drops code from the cache so the next Resolve reads the source.
 func (r *Resolver) Forget(code string) {
-	r.gen.Add(1)
+	r.mu.Lock()
+	r.gen++
 	r.cache.Remove(code)
+	r.mu.Unlock()
 }
 
 // Len returns the number of links in the cache.

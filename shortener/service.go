@@ -71,6 +71,14 @@ type Service struct {
 	resolver *Resolver
 	rand     io.Reader
 	now      func() time.Time
+	deleted  []func(code string)
+}
+
+// OnDelete adds f to what Delete calls after a link is deleted, so that
+// per-link state kept elsewhere (the dedup window) goes with it. Call it
+// before the Service is shared.
+func (s *Service) OnDelete(f func(code string)) {
+	s.deleted = append(s.deleted, f)
 }
 
 // NewService returns a Service over store that invalidates resolver on
@@ -208,6 +216,11 @@ func (s *Service) Update(ctx context.Context, code string,
 func (s *Service) Delete(ctx context.Context, code string) error {
 	err := s.store.DeleteLink(ctx, code)
 	s.resolver.Forget(code)
+	if err == nil {
+		for _, f := range s.deleted {
+			f(code)
+		}
+	}
 	return err
 }
 

@@ -186,38 +186,67 @@ func (db *DB) Links(ctx context.Context,
 	var next string
 	var last []byte
 	err = db.bolt.View(func(tx *bolt.Tx) error {
-		bucket, prefix := listIndex(q)
-		c := tx.Bucket(bucket).Cursor()
-		k, _ := c.Seek(prefix)
-		if after != nil {
-			k, _ = c.Seek(after)
-			if bytes.Equal(k, after) {
-				k, _ = c.Next()
+		for _, r := range listRanges(q) {
+			c := tx.Bucket(r.bucket).Cursor()
+			k, _ := c.Seek(r.prefix)
+			if after != nil && bytes.Compare(after, r.prefix) >= 0 {
+				if !bytes.HasPrefix(after, r.prefix) {
+					continue // the cursor is past this range
+				}
+				if k, _ = c.Seek(after); bytes.Equal(k, after) {
+					k, _ = c.Next()
+				}
 			}
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			code := k
-			if i := bytes.LastIndexByte(k, 0); i >= 0 {
-				code = k[i+1:]
+			for ; k != nil && bytes.HasPrefix(k, r.prefix); k, _ = c.Next() {
+				if len(out) == q.Limit {
+					next = base64.RawURLEncoding.EncodeToString(last)
+					return nil
+				}
+				l, err := getLink(tx, string(codeOf(k)))
+				if err != nil {
+					return err
+				}
+				out = append(out, l)
+				last = append(last[:0], k...)
 			}
-			l, err := getLink(tx, string(code))
-			if err != nil {
-				return err
-			}
-			if q.Campaigns != nil && !slices.Contains(q.Campaigns,
-				l.CampaignID) {
-				continue
-			}
-			if len(out) == q.Limit {
-				next = base64.RawURLEncoding.EncodeToString(last)
-				break
-			}
-			out = append(out, l)
-			last = append(last[:0], k...)
 		}
 		return nil
 	})
 	return out, next, err
+}
+
+// codeOf returns the code at the end of an index key.
+func codeOf(k []byte) []byte {
+	if i := bytes.LastIndexByte(k, 0); i >= 0 {
+		return k[i+1:]
+	}
+	return k
+}
+
+// listRange is one run of keys of an index bucket.
+type listRange struct{ bucket, prefix []byte }
+
+// listRanges picks the index runs that serve q, in key order. A query
+// limited to some campaigns reads only their runs of the campaign index.
+func listRanges(q shortener.Query) []listRange {
+	if q.Campaigns == nil {
+		b, p := listIndex(q)
+		return []listRange{{b, p}}
+	}
+	camps := slices.Clone(q.Campaigns)
+	if q.CampaignID != "" {
+		camps = []string{q.CampaignID}
+	}
+	slices.Sort(camps)
+	camps = slices.Compact(camps)
+	var rs []listRange
+	for _, id := range camps {
+		sub := q
+		sub.CampaignID = id
+		b, p := listIndex(sub)
+		rs = append(rs, listRange{b, p})
+	}
+	return rs
 }
 
 // listIndex picks the bucket and key prefix that serve q.

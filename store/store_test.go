@@ -666,3 +666,40 @@ func TestDeliveriesPaging(t *testing.T) {
 		}
 	})
 }
+
+// TestLinksOfSomeCampaigns pages through the links of a key's campaigns
+// with the campaign index alone.
+func TestLinksOfSomeCampaigns(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	var links []*shortener.Link
+	for i, camp := range []string{"a", "b", "c"} {
+		for j := range 5 {
+			links = append(links, newLink(fmt.Sprintf("c%d%04d", i, j), camp,
+				fmt.Sprintf("+1555555%04d", j)))
+		}
+	}
+	if err := db.CreateLinks(ctx, links, nil); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	q := shortener.Query{Campaigns: []string{"c", "a"}, Limit: 3}
+	for range 10 {
+		page, next, err := db.Links(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range page {
+			if l.CampaignID == "b" || seen[l.Code] {
+				t.Fatalf("listed %+v", l)
+			}
+			seen[l.Code] = true
+		}
+		if q.Cursor = next; next == "" {
+			break
+		}
+	}
+	if len(seen) != 10 {
+		t.Errorf("listed %d links of campaigns a and c, want 10", len(seen))
+	}
+}

@@ -317,15 +317,21 @@ func (db *DB) FinishAttempt(ctx context.Context, d *emitter.Delivery,
 		if err := putJSON(tx.Bucket(bucketAttempts), k, a); err != nil {
 			return err
 		}
+		ep, err := getEndpoint(tx, d.EndpointID)
+		if err != nil {
+			// The endpoint was deleted during the attempt: nothing is
+			// left to deliver to, so the delivery ends here.
+			gone := *d
+			if gone.Status == emitter.Pending {
+				gone.Status, gone.NextAttemptAt = emitter.Dead, time.Time{}
+			}
+			return putDelivery(tx, &gone, was)
+		}
 		if err := putDelivery(tx, d, was); err != nil {
 			return err
 		}
 		if epChange == nil {
 			return nil
-		}
-		ep, err := getEndpoint(tx, d.EndpointID)
-		if err != nil {
-			return nil // deleted meanwhile
 		}
 		if changed = epChange(ep); !changed {
 			return nil

@@ -83,3 +83,11 @@ func (w *Window) Undo(code string, at, prev time.Time) {
 		}
 	}
 }
+
+// Forget drops what the window knows of code, for a deleted link whose
+// code may be given to a new one.
+func (w *Window) Forget(code string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.last.Remove(code)
+}

@@ -54,9 +54,9 @@ func callerOf(c echo.Context) *caller { return c.Get(callerKey).(*caller) }
 // token (compared in constant time) or a stored campaign key.
 func (a *Admin) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		token, ok := strings.CutPrefix(
-			c.Request().Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
+		scheme, token, _ := strings.Cut(
+			c.Request().Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return errUnauthorized
 		}
 		sum := sha256.Sum256([]byte(token))

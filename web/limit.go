@@ -3,6 +3,7 @@ package web
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ func NewMissLimiter(every time.Duration, burst, clients int) (*MissLimiter, erro
 
 // Allow reports whether client may have one more miss now.
 func (m *MissLimiter) Allow(client string) bool {
+	client = limitKey(client)
 	m.mu.Lock()
 	l, ok := m.clients.Get(client)
 	if !ok {
@@ -68,7 +70,21 @@ func clientAddr(r *http.Request, trustForwarded bool) string {
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
 	return host
+}
+
+// limitKey is the bucket a client address shares: its /64 for IPv6,
+// where one subscriber holds a whole /64, the address itself otherwise.
+func limitKey(client string) string {
+	ip, err := netip.ParseAddr(client)
+	if err != nil || ip.Is4() || ip.Is4In6() {
+		return client
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return client
+	}
+	return p.String()
 }

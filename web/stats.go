@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/akti/linkd/shortener"
 	"github.com/akti/linkd/store"
 )
 
@@ -76,6 +77,9 @@ func (a *Admin) listCampaigns(c echo.Context) error {
 
 func (a *Admin) campaignStats(c echo.Context) error {
 	id := c.Param("id")
+	if err := shortener.ValidateCampaignID("campaignId", id); err != nil {
+		return errNotFound
+	}
 	if !callerOf(c).allows(id) {
 		return errNotFound
 	}

@@ -442,3 +442,26 @@ func TestLinkAnswerShape(t *testing.T) {
 		t.Errorf("get: %v", one)
 	}
 }
+
+// TestRecreatedCodeIsANewLink deletes a link right after its event and
+// gives its code to another lead: the new lead's first tap emits.
+func TestRecreatedCodeIsANewLink(t *testing.T) {
+	in := start(t)
+	rc := newReceiver(t)
+	in.register(rc, "c")
+	create := func(phone string) {
+		in.mustCall(201, "POST", "/api/v1/links", map[string]any{
+			"url": "https://x.test/", "campaignId": "c", "phone": phone,
+			"code": "reused-code"}, nil)
+	}
+	create("+15551233001")
+	in.tap("GET", "/reused-code", "")
+	rc.waitCount(1)
+	in.mustCall(204, "DELETE", "/api/v1/links/reused-code", nil, nil)
+	create("+15551233002")
+	in.tap("GET", "/reused-code", "")
+	got := rc.waitCount(2)
+	if ev := parseEvent(t, got[1].Body); ev.Data["phone"] != "+15551233002" {
+		t.Errorf("second event for %q", ev.Data["phone"])
+	}
+}

@@ -124,6 +124,7 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 		}
 	}
 	links := shortener.NewService(db, resolver)
+	links.OnDelete(window.Forget)
 	messages, err := tracker.NewMessages(db, db, links, cfg.baseURL,
 		a.disp.Wake, time.Now)
 	if err != nil {

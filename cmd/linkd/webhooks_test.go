@@ -408,3 +408,29 @@ func TestWebhookValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteEndpointDuringAttempt deletes an endpoint while an attempt to
+// it is in flight: nothing of it stays scheduled, and the database checks.
+func TestDeleteEndpointDuringAttempt(t *testing.T) {
+	in := start(t, "--webhook-timeout", "300ms")
+	release := make(chan struct{})
+	defer close(release)
+	rc := newReceiver(t)
+	rc.answer(func(_ int, w http.ResponseWriter) { <-release })
+	ep := in.register(rc, "c")
+	in.mustCall(202, "POST", "/api/v1/webhooks/"+ep.ID+"/test", nil, nil)
+	rc.waitCount(1)
+	in.mustCall(204, "DELETE", "/api/v1/webhooks/"+ep.ID, nil, nil)
+	// The attempt times out after the delete.
+	waitFor(t, "the attempt's timeout", func() bool {
+		return scrape(t, in)[`linkd_delivery_attempts_total{outcome="timeout"}`] == 1
+	})
+	if n := scrape(t, in)["linkd_outbox_pending"]; n != 0 {
+		t.Errorf("%v deliveries pending for a deleted endpoint", n)
+	}
+	in.stop()
+	var out syncBuffer
+	if err := run(t.Context(), []string{"check", "--db", in.db}, noEnv, &out, &out); err != nil {
+		t.Errorf("check after the delete: %v\n%s", err, out.String())
+	}
+}
