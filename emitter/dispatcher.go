@@ -29,7 +29,7 @@ type Options struct {
 	Timeout      time.Duration // one attempt's limit (10s)
 	RetryInitial time.Duration // first retry delay (5s)
 	RetryMaxAge  time.Duration // give up this long after the event (72h)
-	PerEndpoint  int           // concurrent attempts per endpoint (8)
+	PerEndpoint  int           // concurrent attempts per endpoint (16)
 	MaxInFlight  int           // concurrent attempts in all (1024)
 	Grace        time.Duration // how long Run waits for attempts at stop (10s)
 	UserAgent    string        // linkd-webhooks/<version>
@@ -44,7 +44,7 @@ func (o *Options) defaults() {
 	setDur(&o.RetryMaxAge, 72*time.Hour)
 	setDur(&o.Grace, 10*time.Second)
 	if o.PerEndpoint <= 0 {
-		o.PerEndpoint = 8
+		o.PerEndpoint = 16
 	}
 	if o.MaxInFlight <= 0 {
 		o.MaxInFlight = 1024

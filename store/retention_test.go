@@ -90,9 +90,8 @@ func newRetained(tb testing.TB) *retained {
 		BotClicks: 5, Seen: r.visitAt}
 	for i, at := range []time.Time{t0, t0.Add(time.Second),
 		t0.Add(2 * time.Second), r.visitAt, r.visitAt.Add(time.Second)} {
-		t.Recent[i] = tracker.VisitRecord{At: at, Reason: "prefetch",
-			Agent: fmt.Sprint("agent ", i)}
-		t.NRecent++
+		t.Recent = append(t.Recent, tracker.VisitRecord{At: at,
+			Reason: "prefetch", Agent: fmt.Sprint("agent ", i)})
 	}
 	_, err := r.db.CommitClicks(ctx, tracker.Batch{
 		Tallies: map[string]*tracker.Tally{"abc123": t}})

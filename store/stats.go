@@ -191,7 +191,7 @@ func (cc *clickCommit) tally(code string, t *tracker.Tally) error {
 	if cc.tx.Bucket(bucketLinks).Get([]byte(code)) == nil {
 		return nil
 	}
-	if err := logVisits(cc.tx, code, t.Recent[:t.NRecent]...); err != nil {
+	if err := logVisits(cc.tx, code, t.Recent...); err != nil {
 		return err
 	}
 	return cc.update(code, t, nil)

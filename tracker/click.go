@@ -20,7 +20,8 @@ type VisitRecord struct {
 
 // Tally is what a link's visits add to its counters between two commits.
 // First and Last are the times of its first and last lead's click; Recent
-// holds up to RecentVisits of its latest bot visits, Recent[:NRecent].
+// holds up to RecentVisits of its latest bot visits (nil when there were
+// none, so a hot link's tally stays small).
 type Tally struct {
 	CampaignID string
 	Phone      string
@@ -29,18 +30,16 @@ type Tally struct {
 	First      time.Time
 	Last       time.Time
 	Seen       time.Time // the latest visit of any kind
-	Recent     [RecentVisits]VisitRecord
-	NRecent    int
+	Recent     []VisitRecord
 }
 
 // add logs a bot visit, dropping the oldest when Recent is full.
 func (t *Tally) add(v VisitRecord) {
-	if t.NRecent < RecentVisits {
-		t.Recent[t.NRecent] = v
-		t.NRecent++
+	if len(t.Recent) < RecentVisits {
+		t.Recent = append(t.Recent, v)
 		return
 	}
-	copy(t.Recent[:], t.Recent[1:])
+	copy(t.Recent, t.Recent[1:])
 	t.Recent[RecentVisits-1] = v
 }
 

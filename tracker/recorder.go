@@ -253,7 +253,7 @@ func (r *Recorder) restore(tallies map[string]*Tally) {
 		if old.Seen.After(t.Seen) {
 			t.Seen = old.Seen
 		}
-		for _, v := range old.Recent[:old.NRecent] {
+		for _, v := range old.Recent {
 			t.add(v)
 		}
 	}
