@@ -24,6 +24,8 @@ type LinkStats struct {
 	// LastEventAt is the dedup marker: when the last lead.link_clicked
 	// event of this link happened.
 	LastEventAt time.Time `json:"lastEventAt,omitzero"`
+	// Logged is how many visits the link's visit log holds.
+	Logged int64 `json:"-"`
 }
 
 // CampaignStats are one campaign's counters, kept up to date in the
@@ -72,25 +74,32 @@ func getLinkStats(tx *bolt.Tx, code string) (LinkStats, error) {
 	return decodeLinkStats(tx.Bucket(bucketLinkStats).Get([]byte(code))), nil
 }
 
-// Link counters are stored as six big-endian 64-bit numbers: clicks, bot
-// clicks, events, and the first click, last click and last event times in
-// Unix nanoseconds (0 for none). The hot commit path reads and writes them
-// without allocating.
-const linkStatsSize = 48
+// Link counters are stored as seven big-endian 64-bit numbers: clicks,
+// bot clicks, events, the first click, last click and last event times in
+// Unix nanoseconds (0 for none), and the visits logged. The hot commit
+// path reads and writes them without reflection. A record of six, from
+// before visits were counted, reads as none logged.
+const linkStatsSize = 56
 
 func decodeLinkStats(v []byte) LinkStats {
-	if len(v) != linkStatsSize {
+	if len(v) != linkStatsSize && len(v) != linkStatsSize-8 {
 		return LinkStats{}
 	}
-	n := func(i int) int64 { return int64(binary.BigEndian.Uint64(v[8*i:])) }
+	n := func(i int) int64 {
+		if 8*i >= len(v) {
+			return 0
+		}
+		return int64(binary.BigEndian.Uint64(v[8*i:]))
+	}
 	return LinkStats{Clicks: n(0), BotClicks: n(1), Events: n(2),
 		FirstClickAt: unixNano(n(3)), LastClickAt: unixNano(n(4)),
-		LastEventAt: unixNano(n(5))}
+		LastEventAt: unixNano(n(5)), Logged: n(6)}
 }
 
 func (s *LinkStats) encode(v []byte) []byte {
 	for _, x := range []int64{s.Clicks, s.BotClicks, s.Events,
-		nanos(s.FirstClickAt), nanos(s.LastClickAt), nanos(s.LastEventAt)} {
+		nanos(s.FirstClickAt), nanos(s.LastClickAt), nanos(s.LastEventAt),
+		s.Logged} {
 		v = binary.BigEndian.AppendUint64(v, uint64(x))
 	}
 	return v
@@ -191,10 +200,14 @@ func (cc *clickCommit) tally(code string, t *tracker.Tally) error {
 	if cc.tx.Bucket(bucketLinks).Get([]byte(code)) == nil {
 		return nil
 	}
-	if err := logVisits(cc.tx, code, t.Recent...); err != nil {
-		return err
+	var logErr error
+	err := cc.update(code, t, func(s *LinkStats, _ *CampaignStats) {
+		logErr = logVisits(cc.tx, code, s, t.Recent)
+	})
+	if logErr != nil {
+		return logErr
 	}
-	return cc.update(code, t, nil)
+	return err
 }
 
 // update adds t to the counters and hourly series of the link, lets more
@@ -301,9 +314,10 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 // keptVisits is how many logged visits a link keeps.
 const keptVisits = 20
 
-// logVisits adds vs to the link's visit log and drops the oldest beyond
-// keptVisits.
-func logVisits(tx *bolt.Tx, code string, vs ...tracker.VisitRecord) error {
+// logVisits adds vs to the link's visit log, whose size s counts, and
+// drops the oldest beyond keptVisits.
+func logVisits(tx *bolt.Tx, code string, s *LinkStats,
+	vs []tracker.VisitRecord) error {
 	if len(vs) == 0 {
 		return nil
 	}
@@ -318,18 +332,23 @@ func logVisits(tx *bolt.Tx, code string, vs ...tracker.VisitRecord) error {
 			return err
 		}
 	}
+	s.Logged += int64(len(vs))
+	if s.Logged <= keptVisits {
+		return nil
+	}
 	prefix := append([]byte(code), 0)
 	c := b.Cursor()
-	var keys [][]byte
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, k)
+	var old [][]byte
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) &&
+		int64(len(old)) < s.Logged-keptVisits; k, _ = c.Next() {
+		old = append(old, k)
 	}
-	for len(keys) > keptVisits {
-		if err := b.Delete(keys[0]); err != nil {
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
 			return err
 		}
-		keys = keys[1:]
 	}
+	s.Logged = keptVisits
 	return nil
 }
 

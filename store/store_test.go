@@ -14,6 +14,7 @@ import (
 	"github.com/akti/linkd/emitter"
 	"github.com/akti/linkd/shortener"
 	"github.com/akti/linkd/store"
+	"github.com/akti/linkd/tracker"
 )
 
 var t0 = time.Date(2024, 1, 28, 12, 0, 0, 0, time.UTC)
@@ -701,5 +702,40 @@ func TestLinksOfSomeCampaigns(t *testing.T) {
 	}
 	if len(seen) != 10 {
 		t.Errorf("listed %d links of campaigns a and c, want 10", len(seen))
+	}
+}
+
+// TestVisitLogKeepsTheNewest logs 30 bot visits in a few commits and
+// finds the 20 newest, newest first.
+func TestVisitLogKeepsTheNewest(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	if err := db.CreateLinks(ctx, []*shortener.Link{
+		newLink("visited1", "camp1", "+15555550100")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	for batch := range 5 {
+		tally := &tracker.Tally{CampaignID: "camp1", Phone: "+15555550100"}
+		for i := range 6 {
+			at := base.Add(time.Duration(batch*6+i) * time.Second)
+			tally.BotClicks++
+			tally.Seen = at
+			tally.Recent = append(tally.Recent, tracker.VisitRecord{At: at,
+				Reason: tracker.ReasonCrawler, Agent: fmt.Sprint(batch*6 + i)})
+		}
+		_, err := db.CommitClicks(ctx, tracker.Batch{
+			Tallies: map[string]*tracker.Tally{"visited1": tally}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := db.Visits(ctx, "visited1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 20 || vs[0].Agent != "29" || vs[19].Agent != "10" {
+		t.Errorf("visits = %d, first %q, last %q", len(vs), vs[0].Agent,
+			vs[len(vs)-1].Agent)
 	}
 }
