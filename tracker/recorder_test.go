@@ -231,8 +231,9 @@ func TestRecorderStopFlushesTallies(t *testing.T) {
 		t0)
 	r.Stop()
 
+	// Each bot visit is logged too.
 	want := store.LinkStats{Clicks: 3, BotClicks: 2, FirstClickAt: t0,
-		LastClickAt: t0.Add(2 * time.Second)}
+		LastClickAt: t0.Add(2 * time.Second), Logged: 2}
 	if diff := cmp.Diff(want, linkStats(t, db, l.Code)); diff != "" {
 		t.Errorf("link stats (-want +got):\n%s", diff)
 	}
@@ -278,7 +279,7 @@ func TestRecorderFailedCommitKeepsTallies(t *testing.T) {
 	// failed click's event did not.
 	want := store.LinkStats{Clicks: 3, BotClicks: 1, Events: 1,
 		FirstClickAt: t0, LastClickAt: t0.Add(40 * time.Second),
-		LastEventAt: t0.Add(40 * time.Second)}
+		LastEventAt: t0.Add(40 * time.Second), Logged: 1}
 	if diff := cmp.Diff(want, linkStats(t, db, l.Code)); diff != "" {
 		t.Errorf("link stats (-want +got):\n%s", diff)
 	}

@@ -59,11 +59,13 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	in.mustCall(201, "POST", "/api/v1/messages", map[string]any{"campaignId": "c",
 		"phone": "+15551232000", "body": "see " + live.ShortURL + " and www.x.test/a"}, nil)
 	rc.waitCount(4) // clicked (failed once, then retried) + two link_sent
-	var after map[string]float64
 	waitFor(t, "delivery counters", func() bool {
-		after = scrape(t, in)
+		after := scrape(t, in)
 		return after[`linkd_deliveries_succeeded_total`]-before[`linkd_deliveries_succeeded_total`] == 3
 	})
+	// One scrape reads its series one after another; this one starts
+	// after the last delivery was counted.
+	after := scrape(t, in)
 
 	want := map[string]float64{
 		`linkd_clicks_total{kind="lead"}`:                       2,
