@@ -11,7 +11,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/linkd
 
 test: vet
-	$(GO) test -race -timeout 8m ./...
+	$(GO) test -race -count=1 -timeout 8m ./...
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
