@@ -144,9 +144,10 @@ type seriesPoint struct {
 }
 
 // CommitClicks stores one batch of clicks in one transaction: each
-// emitted click's event, deliveries, counters and dedup marker, and the
-// counter deltas of the rest. Clicks on links deleted meanwhile are
-// dropped. It returns the ids of endpoints that got new deliveries.
+// emitted click's event, deliveries, counters and dedup marker, the
+// counter deltas of the rest, and the delivery attempts of the batch.
+// Clicks on links deleted meanwhile are dropped. It returns the ids of
+// endpoints that got new deliveries.
 func (db *DB) CommitClicks(ctx context.Context,
 	b tracker.Batch) ([]string, error) {
 	var woken []string
@@ -170,6 +171,14 @@ func (db *DB) CommitClicks(ctx context.Context,
 		}
 		for code, t := range b.Tallies {
 			if err := cc.tally(code, t); err != nil {
+				return err
+			}
+		}
+		for _, f := range b.Finishes {
+			var err error
+			f.Changed, err = finishAttempt(tx, f.Delivery, f.Was, f.Attempt,
+				f.Change)
+			if err != nil {
 				return err
 			}
 		}

@@ -310,35 +310,38 @@ func loadJob(tx *bolt.Tx, id string) (emitter.Job, error) {
 func (db *DB) FinishAttempt(ctx context.Context, d *emitter.Delivery,
 	was time.Time, a emitter.Attempt,
 	epChange func(*emitter.Endpoint) bool) (bool, error) {
-	changed := false
+	var changed bool
 	err := db.bolt.Batch(func(tx *bolt.Tx) error {
-		changed = false
-		k := join([]byte(d.ID), u64(uint64(a.N)))
-		if err := putJSON(tx.Bucket(bucketAttempts), k, a); err != nil {
-			return err
-		}
-		ep, err := getEndpoint(tx, d.EndpointID)
-		if err != nil {
-			// The endpoint was deleted during the attempt: nothing is
-			// left to deliver to, so the delivery ends here.
-			gone := *d
-			if gone.Status == emitter.Pending {
-				gone.Status, gone.NextAttemptAt = emitter.Dead, time.Time{}
-			}
-			return putDelivery(tx, &gone, was)
-		}
-		if err := putDelivery(tx, d, was); err != nil {
-			return err
-		}
-		if epChange == nil {
-			return nil
-		}
-		if changed = epChange(ep); !changed {
-			return nil
-		}
-		return putJSON(tx.Bucket(bucketEndpoints), []byte(ep.ID), ep)
+		var err error
+		changed, err = finishAttempt(tx, d, was, a, epChange)
+		return err
 	})
 	return changed, err
+}
+
+func finishAttempt(tx *bolt.Tx, d *emitter.Delivery, was time.Time,
+	a emitter.Attempt, epChange func(*emitter.Endpoint) bool) (bool, error) {
+	k := join([]byte(d.ID), u64(uint64(a.N)))
+	if err := putJSON(tx.Bucket(bucketAttempts), k, a); err != nil {
+		return false, err
+	}
+	ep, err := getEndpoint(tx, d.EndpointID)
+	if err != nil {
+		// The endpoint was deleted during the attempt: nothing is left
+		// to deliver to, so the delivery ends here.
+		gone := *d
+		if gone.Status == emitter.Pending {
+			gone.Status, gone.NextAttemptAt = emitter.Dead, time.Time{}
+		}
+		return false, putDelivery(tx, &gone, was)
+	}
+	if err := putDelivery(tx, d, was); err != nil {
+		return false, err
+	}
+	if epChange == nil || !epChange(ep) {
+		return false, nil
+	}
+	return true, putJSON(tx.Bucket(bucketEndpoints), []byte(ep.ID), ep)
 }
 
 // RetryDelivery makes the delivery with id pending again with its next

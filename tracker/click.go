@@ -63,9 +63,22 @@ func cutAgent(ua string) string {
 	return ua
 }
 
-// Batch is one commit's worth of clicks: counter deltas by code, and the
-// clicks that carry an event.
+// Batch is one commit's worth of clicks: counter deltas by code, the
+// clicks that carry an event, and the delivery attempts to record.
 type Batch struct {
-	Tallies map[string]*Tally
-	Emitted []Emitted
+	Tallies  map[string]*Tally
+	Emitted  []Emitted
+	Finishes []*Finish
+}
+
+// Finish is the outcome of one delivery attempt to store: the attempt,
+// the delivery's new state (its schedule entry was at Was), and a change
+// of its endpoint. The committer sets Changed when Change changed the
+// endpoint.
+type Finish struct {
+	Delivery *emitter.Delivery
+	Was      time.Time
+	Attempt  emitter.Attempt
+	Change   func(*emitter.Endpoint) bool
+	Changed  bool
 }

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/akti/linkd/emitter"
 )
 
 // ErrStopped reports a click offered after the Recorder stopped.
@@ -26,6 +28,8 @@ type Committer interface {
 // Emitted clicks are durable when Record returns. Counter deltas of other
 // visits are kept in memory and committed with the next transaction, at
 // most FlushEvery later; a crash loses at most that much of them.
+// Delivery attempts (FinishAttempt) ride in the same transactions, so a
+// click and a webhook result never wait for two commits.
 type Recorder struct {
 	store    Committer
 	log      *slog.Logger
@@ -41,8 +45,10 @@ type Recorder struct {
 	tallies map[string]*Tally
 }
 
+// request is an emitted click or, when f is set, a delivery attempt.
 type request struct {
 	e    Emitted
+	f    *Finish
 	done chan error
 }
 
@@ -119,6 +125,35 @@ func (r *Recorder) Record(ctx context.Context, e Emitted) error {
 	case <-ctx.Done():
 		// The writer still owns req; it is left to the collector.
 		return ctx.Err()
+	}
+}
+
+// FinishAttempt stores a delivery attempt's outcome in the next commit
+// and reports whether it changed the endpoint. It implements the
+// emitter's storage of attempts, so that attempts share the clicks'
+// transactions instead of adding their own.
+func (r *Recorder) FinishAttempt(ctx context.Context, d *emitter.Delivery,
+	was time.Time, a emitter.Attempt,
+	change func(*emitter.Endpoint) bool) (bool, error) {
+	f := &Finish{Delivery: d, Was: was, Attempt: a, Change: change}
+	req := &request{f: f, done: make(chan error, 1)}
+	select {
+	case r.queue <- req:
+	case <-r.stop:
+		return false, ErrStopped
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return f.Changed, err
+	case <-r.done:
+		select {
+		case err := <-req.done:
+			return f.Changed, err
+		default:
+			return false, ErrStopped
+		}
 	}
 }
 
@@ -215,9 +250,13 @@ func (r *Recorder) commit(batch []*request) {
 		return
 	}
 
-	b := Batch{Tallies: tallies, Emitted: make([]Emitted, len(batch))}
-	for i, req := range batch {
-		b.Emitted[i] = req.e
+	b := Batch{Tallies: tallies, Emitted: make([]Emitted, 0, len(batch))}
+	for _, req := range batch {
+		if req.f != nil {
+			b.Finishes = append(b.Finishes, req.f)
+		} else {
+			b.Emitted = append(b.Emitted, req.e)
+		}
 	}
 	woken, err := r.store.CommitClicks(context.Background(), b)
 	if err != nil {

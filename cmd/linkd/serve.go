@@ -73,6 +73,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string,
 	return app.run(ctx, publicLn, adminLn, stdout)
 }
 
+// deliveryStore is the dispatcher's storage: deliveries are read from the
+// database, attempts stored through the click writer.
+type deliveryStore struct {
+	*store.DB
+	rec *tracker.Recorder
+}
+
+func (s deliveryStore) FinishAttempt(ctx context.Context, d *emitter.Delivery,
+	was time.Time, a emitter.Attempt,
+	change func(*emitter.Endpoint) bool) (bool, error) {
+	return s.rec.FinishAttempt(ctx, d, was, a, change)
+}
+
 // app is the wired service.
 type app struct {
 	log      *slog.Logger
@@ -90,16 +103,19 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 	a := &app{log: log}
 	a.retain = func(ctx context.Context) { db.Retain(ctx, cfg.retention, log) }
 	guard := &emitter.Guard{AllowPrivate: cfg.allowPrivate}
-	a.disp = emitter.NewDispatcher(db, emitter.Options{
-		Timeout:      cfg.timeout,
-		RetryInitial: cfg.retryInitial,
-		RetryMaxAge:  cfg.retryMaxAge,
-		UserAgent:    "linkd-webhooks/" + version(),
-		Guard:        guard,
-		Log:          log,
-	})
-	a.recorder = tracker.NewRecorder(db, log,
-		tracker.RecorderOptions{OnCommit: a.disp.Wake})
+	// The click writer also stores delivery attempts, so that they share
+	// its transactions; it wakes the dispatcher's lanes after commits.
+	a.recorder = tracker.NewRecorder(db, log, tracker.RecorderOptions{
+		OnCommit: func(ids []string) { a.disp.Wake(ids) }})
+	a.disp = emitter.NewDispatcher(deliveryStore{db, a.recorder},
+		emitter.Options{
+			Timeout:      cfg.timeout,
+			RetryInitial: cfg.retryInitial,
+			RetryMaxAge:  cfg.retryMaxAge,
+			UserAgent:    "linkd-webhooks/" + version(),
+			Guard:        guard,
+			Log:          log,
+		})
 	window, err := tracker.NewWindow(cfg.dedupWindow, windowSize, db)
 	if err != nil {
 		return nil, err
@@ -197,9 +213,11 @@ func (a *app) run(ctx context.Context, publicLn, adminLn net.Listener,
 			srv.Close()
 		}
 	}
-	a.recorder.Stop()
+	// Attempts in flight store their outcome through the click writer,
+	// so the dispatcher stops first.
 	stopDisp()
 	<-dispDone
+	a.recorder.Stop()
 	stopRetain()
 	<-retainDone
 	if errors.Is(err, http.ErrServerClosed) {
