@@ -1,12 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,10 +22,18 @@ const (
 )
 
 // decode reads the request body as JSON into v, at most limit bytes.
+// Invalid UTF-8 is refused rather than silently replaced, so that what
+// is stored (a message body, a lead id) is what the client sent.
 func decode(c echo.Context, limit int64, v any) error {
 	r := c.Request()
-	body := http.MaxBytesReader(c.Response(), r.Body, limit)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, limit))
+	if err != nil {
+		return decodeError(err)
+	}
+	if !utf8.Valid(raw) {
+		return badJSON("The body is not valid UTF-8.", "")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}

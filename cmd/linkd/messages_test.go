@@ -155,6 +155,7 @@ func TestMessageValidation(t *testing.T) {
 		{"bad sentAt", "/api/v1/messages", with("sentAt", "yesterday"), 422, "invalid_time"},
 		{"bad id", "/api/v1/messages", with("id", "a b"), 422, "invalid_message_id"},
 		{"not json", "/api/v1/messages", "nope", 400, "bad_json"},
+		{"invalid utf-8", "/api/v1/messages", []byte("{\"campaignId\":\"c\",\"phone\":\"+15551230021\",\"body\":\"hi \xff\"}"), 400, "bad_json"},
 		{"bad receipt", "/api/v1/messages/x/delivered", `{"deliveredAt": 5}`, 400, "bad_json"},
 		{"shorten bad campaign", "/api/v1/messages/shorten", with("campaignId", ""), 422, "missing_field"},
 	}
