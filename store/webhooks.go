@@ -170,7 +170,16 @@ func putEventBody(tx *bolt.Tx, ev emitter.Event) error {
 	v = append(v, ev.CampaignID...)
 	v = append(v, 0)
 	v = append(v, ev.Body...)
-	return tx.Bucket(bucketEvents).Put([]byte(ev.ID), v)
+	return appendOnly(tx, bucketEvents).Put([]byte(ev.ID), v)
+}
+
+// appendOnly returns a bucket whose keys only ever grow (ULIDs), filled
+// to the brim when its pages split: bbolt's default of half full would
+// leave every page half empty.
+func appendOnly(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = 0.95
+	return b
 }
 
 func getEvent(tx *bolt.Tx, id string) (emitter.Event, error) {
@@ -202,7 +211,8 @@ func putNewDelivery(tx *bolt.Tx, ev emitter.Event, endpointID,
 		NextAttemptAt: now,
 		CreatedAt:     now,
 	}
-	err := tx.Bucket(bucketByEndpoint).Put(
+	appendOnly(tx, bucketDeliveries)
+	err := appendOnly(tx, bucketByEndpoint).Put(
 		join([]byte(endpointID), []byte(id)), nil)
 	if err != nil {
 		return err
@@ -322,7 +332,7 @@ func (db *DB) FinishAttempt(ctx context.Context, d *emitter.Delivery,
 func finishAttempt(tx *bolt.Tx, d *emitter.Delivery, was time.Time,
 	a emitter.Attempt, epChange func(*emitter.Endpoint) bool) (bool, error) {
 	k := join([]byte(d.ID), u64(uint64(a.N)))
-	if err := putJSON(tx.Bucket(bucketAttempts), k, a); err != nil {
+	if err := putJSON(appendOnly(tx, bucketAttempts), k, a); err != nil {
 		return false, err
 	}
 	ep, err := getEndpoint(tx, d.EndpointID)
