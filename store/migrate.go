@@ -77,7 +77,7 @@ func moveLinkPoints(tx *bolt.Tx) error {
 		}
 		code := string(k[1 : len(k)-9])
 		hour := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
-		if err := stats.Put(linkPointKey(code, hour), append([]byte(nil), v...)); err != nil {
+		if err := stats.Put(pointKey(linkPoints(code), hour), append([]byte(nil), v...)); err != nil {
 			return err
 		}
 		keys = append(keys, append([]byte(nil), k...))

@@ -16,100 +16,66 @@ type Point struct {
 	BotClicks int64     `json:"botClicks"`
 }
 
-// Series kinds: the first byte of a series key.
-const (
-	seriesCampaign = 'c'
-)
+// Hourly points are keyed by an owner's prefix followed by the hour in
+// Unix seconds; the value is clicks and bot clicks, 8 bytes each. A
+// link's points live beside its counters in the link_stats bucket, under
+// its code and a zero byte, so a click dirties one page for both; a
+// campaign's live in the series bucket under 'c', its id and a zero byte.
 
-// addPoint adds clicks and bots to the hour of at in the series of id.
-func addPoint(tx *bolt.Tx, kind byte, id string, at time.Time,
-	clicks, bots int64) error {
-	if clicks == 0 && bots == 0 {
-		return nil
-	}
-	b := tx.Bucket(bucketSeries)
-	k := seriesKey(kind, id, at.Truncate(time.Hour))
-	return b.Put(k, addToPoint(b.Get(k), clicks, bots))
+func linkPoints(code string) []byte { return append([]byte(code), 0) }
+
+func campaignPoints(id string) []byte {
+	return append(append([]byte{'c'}, id...), 0)
 }
 
-func seriesKey(kind byte, id string, hour time.Time) []byte {
-	k := make([]byte, 0, len(id)+10)
-	k = append(k, kind)
-	k = append(k, id...)
-	k = append(k, 0)
-	return binary.BigEndian.AppendUint64(k, uint64(hour.Unix()))
-}
-
-// A link's hourly points live beside its counters in the link_stats
-// bucket, under its code, a zero byte and the hour, so a click dirties one
-// page for both.
-func linkPointKey(code string, hour int64) []byte {
-	k := make([]byte, 0, len(code)+9)
-	k = append(k, code...)
-	k = append(k, 0)
+func pointKey(prefix []byte, hour int64) []byte {
+	k := append(make([]byte, 0, len(prefix)+8), prefix...)
 	return binary.BigEndian.AppendUint64(k, uint64(hour))
 }
 
-func addLinkPoint(b *bolt.Bucket, code string, hour int64,
+// addPoint adds clicks and bots to the point of hour under prefix in b.
+func addPoint(b *bolt.Bucket, prefix []byte, hour int64,
 	clicks, bots int64) error {
 	if clicks == 0 && bots == 0 {
 		return nil
 	}
-	k := linkPointKey(code, hour)
-	return b.Put(k, addToPoint(b.Get(k), clicks, bots))
-}
-
-// addToPoint returns the 16-byte point old with clicks and bots added.
-func addToPoint(old []byte, clicks, bots int64) []byte {
+	k := pointKey(prefix, hour)
 	v := make([]byte, 16)
-	if len(old) == 16 {
+	if old := b.Get(k); len(old) == 16 {
 		copy(v, old)
 	}
 	binary.BigEndian.PutUint64(v, binary.BigEndian.Uint64(v)+uint64(clicks))
 	binary.BigEndian.PutUint64(v[8:], binary.BigEndian.Uint64(v[8:])+uint64(bots))
-	return v
+	return b.Put(k, v)
 }
 
 // LinkSeries returns the link's hourly traffic since since.
 func (db *DB) LinkSeries(ctx context.Context, code string,
 	since time.Time) ([]Point, error) {
-	out := []Point{}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		prefix := append([]byte(code), 0)
-		c := tx.Bucket(bucketLinkStats).Cursor()
-		start := linkPointKey(code, since.Truncate(time.Hour).Unix())
-		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			out = appendPoint(out, k[len(prefix):], v)
-		}
-		return nil
-	})
-	return out, err
-}
-
-func appendPoint(out []Point, hour, v []byte) []Point {
-	if len(hour) != 8 || len(v) != 16 {
-		return out
-	}
-	h := int64(binary.BigEndian.Uint64(hour))
-	return append(out, Point{Hour: time.Unix(h, 0).UTC(),
-		Clicks:    int64(binary.BigEndian.Uint64(v)),
-		BotClicks: int64(binary.BigEndian.Uint64(v[8:]))})
+	return db.points(bucketLinkStats, linkPoints(code), since)
 }
 
 // CampaignSeries returns the campaign's hourly traffic since since.
 func (db *DB) CampaignSeries(ctx context.Context, id string,
 	since time.Time) ([]Point, error) {
-	return db.series(seriesCampaign, id, since)
+	return db.points(bucketSeries, campaignPoints(id), since)
 }
 
-func (db *DB) series(kind byte, id string, since time.Time) ([]Point, error) {
+// points reads the points under prefix in bucket from since's hour on.
+func (db *DB) points(bucket, prefix []byte, since time.Time) ([]Point, error) {
 	out := []Point{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		prefix := seriesKey(kind, id, time.Unix(0, 0))[:len(id)+2]
-		c := tx.Bucket(bucketSeries).Cursor()
-		start := seriesKey(kind, id, since.Truncate(time.Hour))
+		c := tx.Bucket(bucket).Cursor()
+		start := pointKey(prefix, since.Truncate(time.Hour).Unix())
 		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			out = appendPoint(out, k[len(prefix):], v)
+			hour := k[len(prefix):]
+			if len(hour) != 8 || len(v) != 16 {
+				continue
+			}
+			h := int64(binary.BigEndian.Uint64(hour))
+			out = append(out, Point{Hour: time.Unix(h, 0).UTC(),
+				Clicks:    int64(binary.BigEndian.Uint64(v)),
+				BotClicks: int64(binary.BigEndian.Uint64(v[8:]))})
 		}
 		return nil
 	})

@@ -253,7 +253,7 @@ func (cc *clickCommit) update(code string, t *tracker.Tally,
 	p := cc.series[seriesPoint{t.CampaignID, hour}]
 	cc.series[seriesPoint{t.CampaignID, hour}] = [2]int64{p[0] + t.Clicks,
 		p[1] + t.BotClicks}
-	return addLinkPoint(b, code, hour, t.Clicks, t.BotClicks)
+	return addPoint(b, linkPoints(code), hour, t.Clicks, t.BotClicks)
 }
 
 // finish writes the gathered campaign counters and series.
@@ -269,9 +269,9 @@ func (cc *clickCommit) finish() error {
 			return err
 		}
 	}
+	series := cc.tx.Bucket(bucketSeries)
 	for p, d := range cc.series {
-		err := addPoint(cc.tx, seriesCampaign, p.campaign,
-			time.Unix(p.hour, 0), d[0], d[1])
+		err := addPoint(series, campaignPoints(p.campaign), p.hour, d[0], d[1])
 		if err != nil {
 			return err
 		}

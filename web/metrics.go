@@ -41,7 +41,7 @@ type Metrics struct {
 	reg       *prometheus.Registry
 	redirects map[string]prometheus.Observer
 	clicks    map[bool]prometheus.Counter
-	events    *prometheus.CounterVec
+	events    map[string]prometheus.Counter
 }
 
 // NewMetrics returns Metrics reading src at every scrape.
@@ -76,11 +76,15 @@ func (m *Metrics) registerTraffic() {
 	}, []string{"kind"})
 	m.clicks = map[bool]prometheus.Counter{
 		true: clicks.WithLabelValues("lead"), false: clicks.WithLabelValues("bot")}
-	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "linkd_events_total",
 		Help: "Events fired, by type.",
 	}, []string{"type"})
-	m.reg.MustRegister(hist, clicks, m.events)
+	m.events = make(map[string]prometheus.Counter)
+	for _, t := range emitter.EventTypes {
+		m.events[t] = events.WithLabelValues(t)
+	}
+	m.reg.MustRegister(hist, clicks, events)
 }
 
 func registerSources(reg *prometheus.Registry, src MetricsSources) {
@@ -188,6 +192,6 @@ func (m *Metrics) click(lead bool) {
 
 func (m *Metrics) event(typ string, n int) {
 	if m != nil && n > 0 {
-		m.events.WithLabelValues(typ).Add(float64(n))
+		m.events[typ].Add(float64(n))
 	}
 }

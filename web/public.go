@@ -64,7 +64,10 @@ func (p *Public) Handler() http.Handler {
 	e.HEAD("/healthz", healthz)
 	e.GET("/*", p.redirect)
 	e.HEAD("/*", p.redirect)
-	e.RouteNotFound("/*", p.notFound)
+	e.RouteNotFound("/*", func(c echo.Context) error {
+		_, err := p.miss(c)
+		return err
+	})
 	return e
 }
 
@@ -122,23 +125,16 @@ func (p *Public) serveCode(c echo.Context) (string, error) {
 	return outcomeBot, nil
 }
 
+// miss answers a request for no live code: 404, or 429 once the client
+// has missed too often.
 func (p *Public) miss(c echo.Context) (string, error) {
-	if err := p.notFound(c); err != nil || c.Response().Status == 404 {
-		return outcomeMiss, err
-	}
-	return outcomeLimited, nil
-}
-
-// notFound answers a miss: 404, or 429 once the client has missed too
-// often.
-func (p *Public) notFound(c echo.Context) error {
 	w := c.Response()
 	client := clientAddr(c.Request(), p.TrustForwarded)
 	if p.Misses != nil && !p.Misses.Allow(client) {
 		w.Header().Set("Retry-After", p.Misses.RetryAfter())
-		return page(w, http.StatusTooManyRequests, pageLimited)
+		return outcomeLimited, page(w, http.StatusTooManyRequests, pageLimited)
 	}
-	return page(w, http.StatusNotFound, pageNotFound)
+	return outcomeMiss, page(w, http.StatusNotFound, pageNotFound)
 }
 
 func page(w *echo.Response, status int, body string) error {
