@@ -79,7 +79,7 @@ func (d *Dispatcher) attempt(ep *Endpoint, j Job, sent func()) {
 	changed, err := d.store.FinishAttempt(context.Background(), &next,
 		j.Delivery.NextAttemptAt, a, record)
 	if err != nil {
-		d.opts.Log.Error("store attempt", "endpoint_id", ep.ID,
+		d.opts.Log.Warn("store attempt", "endpoint_id", ep.ID,
 			"event_id", j.Event.ID, "error", err)
 	}
 	d.counts.count(res, next, disabled)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"time"
 
@@ -363,19 +364,26 @@ func logVisits(tx *bolt.Tx, code string, s *LinkStats,
 
 // Visits returns the link's logged visits, newest first.
 func (db *DB) Visits(ctx context.Context, code string) ([]tracker.VisitRecord, error) {
-	var out []tracker.VisitRecord
+	out, err := readAll[tracker.VisitRecord](db, bucketVisits,
+		append([]byte(code), 0))
+	slices.Reverse(out)
+	return out, err
+}
+
+// readAll decodes the JSON values of every key with prefix in bucket, in
+// key order.
+func readAll[T any](db *DB, bucket, prefix []byte) ([]T, error) {
+	var out []T
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		prefix := append([]byte(code), 0)
-		c := tx.Bucket(bucketVisits).Cursor()
+		c := tx.Bucket(bucket).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var r tracker.VisitRecord
+			var r T
 			if err := json.Unmarshal(v, &r); err != nil {
-				return err
+				return fmt.Errorf("decode %s %q: %w", bucket, k, err)
 			}
 			out = append(out, r)
 		}
 		return nil
 	})
-	slices.Reverse(out)
 	return out, err
 }

@@ -433,18 +433,5 @@ func seekLast(c *bolt.Cursor, prefix, after []byte) []byte {
 
 // Attempts returns the logged attempts of the delivery with id, in order.
 func (db *DB) Attempts(ctx context.Context, id string) ([]emitter.Attempt, error) {
-	var out []emitter.Attempt
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		prefix := append([]byte(id), 0)
-		c := tx.Bucket(bucketAttempts).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var a emitter.Attempt
-			if err := json.Unmarshal(v, &a); err != nil {
-				return err
-			}
-			out = append(out, a)
-		}
-		return nil
-	})
-	return out, err
+	return readAll[emitter.Attempt](db, bucketAttempts, append([]byte(id), 0))
 }

@@ -260,8 +260,12 @@ func (r *Recorder) commit(batch []*request) {
 	}
 	woken, err := r.store.CommitClicks(context.Background(), b)
 	if err != nil {
-		r.log.Error("commit clicks", "error", err)
 		r.restore(tallies)
+		if len(batch) == 0 {
+			// No caller waits to be told; the counters are kept for the
+			// next commit.
+			r.log.Warn("commit counters", "error", err)
+		}
 	}
 	for _, req := range batch {
 		req.done <- err

@@ -73,6 +73,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string,
 	return app.run(ctx, publicLn, adminLn, stdout)
 }
 
+// newPublic wires the public listener's handler.
+func (a *app) newPublic(cfg *config, resolver *shortener.Resolver,
+	window *tracker.Window) (*web.Public, error) {
+	pub := &web.Public{
+		Resolver:       resolver,
+		Classifier:     tracker.NewClassifier(agentCacheSize),
+		Visitor:        tracker.NewTracker(window, a.recorder, cfg.baseURL, time.Now),
+		TrustForwarded: cfg.trustFwd,
+		Log:            a.log,
+		Now:            time.Now,
+	}
+	if cfg.missLimit > 0 {
+		var err error
+		pub.Misses, err = web.NewMissLimiter(
+			time.Minute/time.Duration(cfg.missLimit), cfg.missLimit, missClients)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return pub, nil
+}
+
 // deliveryStore is the dispatcher's storage: deliveries are read from the
 // database, attempts stored through the click writer.
 type deliveryStore struct {
@@ -124,20 +146,9 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 	if err != nil {
 		return nil, err
 	}
-	pub := &web.Public{
-		Resolver:       resolver,
-		Classifier:     tracker.NewClassifier(agentCacheSize),
-		Visitor:        tracker.NewTracker(window, a.recorder, cfg.baseURL, time.Now),
-		TrustForwarded: cfg.trustFwd,
-		Log:            log,
-		Now:            time.Now,
-	}
-	if cfg.missLimit > 0 {
-		pub.Misses, err = web.NewMissLimiter(time.Minute/time.Duration(cfg.missLimit),
-			cfg.missLimit, missClients)
-		if err != nil {
-			return nil, err
-		}
+	pub, err := a.newPublic(cfg, resolver, window)
+	if err != nil {
+		return nil, err
 	}
 	links := shortener.NewService(db, resolver)
 	links.OnDelete(window.Forget)
