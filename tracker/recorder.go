@@ -43,6 +43,8 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	tallies map[string]*Tally
+
+	pool sync.Pool // of *request, reused by Record
 }
 
 // request is an emitted click or, when f is set, a delivery attempt.
@@ -51,10 +53,6 @@ type request struct {
 	f    *Finish
 	done chan error
 }
-
-var requestPool = sync.Pool{New: func() any {
-	return &request{done: make(chan error, 1)}
-}}
 
 // RecorderOptions tune a Recorder. Zero fields take the defaults.
 type RecorderOptions struct {
@@ -90,6 +88,7 @@ func NewRecorder(store Committer, log *slog.Logger,
 		done:     make(chan struct{}),
 		tallies:  make(map[string]*Tally),
 	}
+	r.pool.New = func() any { return &request{done: make(chan error, 1)} }
 	go r.run()
 	return r
 }
@@ -98,21 +97,21 @@ func NewRecorder(store Committer, log *slog.Logger,
 // with the commit's error, ErrStopped, or ctx's error. A click whose wait
 // ended with ctx may still be committed.
 func (r *Recorder) Record(ctx context.Context, e Emitted) error {
-	req := requestPool.Get().(*request)
+	req := r.pool.Get().(*request)
 	req.e = e
 	select {
 	case r.queue <- req:
 	case <-r.stop:
-		requestPool.Put(req)
+		r.pool.Put(req)
 		return ErrStopped
 	case <-ctx.Done():
-		requestPool.Put(req)
+		r.pool.Put(req)
 		return ctx.Err()
 	}
 	select {
 	case err := <-req.done:
 		req.e = Emitted{}
-		requestPool.Put(req)
+		r.pool.Put(req)
 		return err
 	case <-r.done:
 		// The writer ended; it answered req only if it committed it.
