@@ -6,10 +6,12 @@
 // Usage:
 //
 //	linkd-bench [-quick] [-linkd bin/linkd] [-links 1000000]
-//	            [-duration 10s] [-conns 200] [-out bench.json]
+//	            [-duration 10s] [-conns 200] [-rounds 3]
+//	            [-only floor,hot,...] [-out bench.json]
 //
-// The scenarios, after a floor (a bare net/http server answering 302 from
-// a Go map, in a process of its own, with the same client):
+// The scenarios (-only names them), after a floor (a bare net/http server
+// answering 302 from a Go map, in a process of its own, with the same
+// client):
 //
 //   - hot: a lead's browser taps 10,000 cached codes that all emitted
 //     their event already, so every tap is deduplicated (linkd runs with
@@ -26,6 +28,13 @@
 //   - batch create: calls of 10,000 links;
 //   - unique: every tap emits an event, durable before the 302, on a
 //     second linkd whose --dedup-window is 1ms.
+//
+// floor, hot, uniform, bots and unique run in -rounds interleaved rounds
+// (floor, hot, uniform, bots, unique, floor, hot, ...); each row is the
+// median of its rounds, and the ratios the targets are stated in (hot to
+// floor, uniform's p99 to hot's, unique to hot) are medians of the
+// rounds' own ratios, so a drift of the shared machine during the run
+// falls on both sides of each.
 //
 // Rates and latencies come from one client on the same machine as the
 // server, so they are comparable within one run, not across machines.
@@ -50,6 +59,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -80,7 +91,16 @@ type config struct {
 	timeout     time.Duration
 	out         string
 	quick       bool
+	rounds      int
+	only        map[string]bool // nil: every scenario
 }
+
+// scenarios are the names -only takes.
+var scenarios = []string{"floor", "hot", "uniform", "bots", "unique",
+	"webhook", "batch"}
+
+// wants reports whether the scenario called name is to run.
+func (c *config) wants(name string) bool { return c.only == nil || c.only[name] }
 
 // parseConfig reads the flags; -quick changes the defaults of the flags
 // not given.
@@ -124,6 +144,20 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute,
 		"cap on the whole run")
 	fs.StringVar(&c.out, "out", "bench.json", "JSON results file")
+	fs.IntVar(&c.rounds, "rounds", 3,
+		"interleaved rounds of floor, hot, uniform, bots and unique; "+
+			"each reports its median")
+	fs.Func("only", "comma-separated scenarios to run (default: all of "+
+		strings.Join(scenarios, ",")+")", func(v string) error {
+		c.only = make(map[string]bool)
+		for name := range strings.SplitSeq(v, ",") {
+			if !slices.Contains(scenarios, name) {
+				return fmt.Errorf("unknown scenario %q", name)
+			}
+			c.only[name] = true
+		}
+		return nil
+	})
 	fs.BoolVar(&c.quick, "quick", false,
 		"a run of under a minute: fewer links, shorter scenarios")
 }
@@ -133,6 +167,7 @@ func (c *config) quickDefaults(fs *flag.FlagSet) {
 	given := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	quick := map[string]string{"links": "100000", "duration": "2s",
+		"rounds": "1",
 		"warmup": "1s", "webhook-clicks": "20000", "drain": "5s",
 		"batch-calls": "3", "timeout": "2m"}
 	for name, v := range quick {
@@ -148,8 +183,9 @@ func (c *config) check() error {
 		return errors.New("-links must be at least 1")
 	case c.duration <= 0 || c.warmup < 0:
 		return errors.New("-duration must be positive, -warmup not negative")
-	case c.conns < 1 || c.rate < 1 || c.maxRequests < 1:
-		return errors.New("-conns, -rate and -max-requests must be positive")
+	case c.conns < 1 || c.rate < 1 || c.maxRequests < 1 || c.rounds < 1:
+		return errors.New("-conns, -rate, -max-requests and -rounds must " +
+			"be positive")
 	case c.hookClicks < 1 || c.batchCalls < 1:
 		return errors.New("-webhook-clicks and -batch-calls must be positive")
 	}
@@ -205,16 +241,9 @@ func (b *bencher) progress(format string, args ...any) {
 	fmt.Fprintf(b.log, "linkd-bench: "+format+"\n", args...)
 }
 
-// run runs every scenario: all but one on a linkd with a one-hour dedup
-// window, then the unique scenario on a second one.
+// run starts the two linkds, preloads them, runs the interleaved rounds
+// and then the webhook and batch scenarios.
 func (b *bencher) run(ctx context.Context) error {
-	if err := b.mainRun(ctx); err != nil {
-		return err
-	}
-	return b.unique(ctx)
-}
-
-func (b *bencher) mainRun(ctx context.Context) error {
 	srv, err := b.startLinkd(ctx, "main", "1h")
 	if err != nil {
 		return err
@@ -226,31 +255,90 @@ func (b *bencher) mainRun(ctx context.Context) error {
 	}
 	b.rep.RSSMiB = srv.rssMiB()
 
+	var stops []func()
+	defer func() {
+		for _, stop := range slices.Backward(stops) {
+			stop()
+		}
+	}()
 	hot := codes[:min(hotSize, len(codes))]
-	floor, err := b.floor(ctx, hot)
-	if err != nil {
-		return err
+	setups := []struct {
+		name  string
+		setup func() (round, func(), error)
+	}{
+		{"floor", func() (round, func(), error) { return b.floor(ctx, hot) }},
+		{"hot", func() (round, func(), error) { return b.hot(ctx, srv, hot) }},
+		{"uniform", func() (round, func(), error) {
+			return b.uniformCodes(ctx, srv, codes)
+		}},
+		{"bots", func() (round, func(), error) { return b.bots(ctx, srv, codes) }},
+		{"unique", func() (round, func(), error) {
+			u, err := b.startLinkd(ctx, "unique", "1ms")
+			if err != nil {
+				return nil, nil, err
+			}
+			stops = append(stops, func() { b.stopLinkd(u) })
+			n := min(b.cfg.links, uniqueLinks)
+			b.progress("unique: preloading %d links", n)
+			ucodes, err := u.api.preload(ctx, mainCampaign, n)
+			if err != nil {
+				return nil, nil, err
+			}
+			return b.unique(ctx, u, ucodes)
+		}},
 	}
-	r, err := b.hot(ctx, srv, hot)
-	if err != nil {
-		return err
-	}
-	b.rep.HotToFloor = r.Rate / floor.Rate
-	b.rep.HotToFloorP99 = r.P99ms / floor.P99ms
-	steps := []func() error{
-		func() error { return b.uniformCodes(ctx, srv, codes) },
-		func() error { return b.bots(ctx, srv, codes) },
-		func() error { return b.webhook(ctx, srv, hook) },
-		func() error { return b.batch(ctx, srv) },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
+	var names []string
+	var rounds []round
+	for _, s := range setups {
+		if !b.cfg.wants(s.name) {
+			continue
+		}
+		r, stop, err := s.setup()
+		if err != nil {
 			return err
 		}
-		if err := srv.alive(); err != nil {
+		stops = append(stops, stop)
+		names, rounds = append(names, s.name), append(rounds, r)
+	}
+	if err := b.rounds(names, rounds, srv); err != nil {
+		return err
+	}
+
+	if b.cfg.wants("webhook") {
+		if err := b.webhook(ctx, srv, hook); err != nil {
 			return err
 		}
 	}
+	if b.cfg.wants("batch") {
+		if err := b.batch(ctx, srv); err != nil {
+			return err
+		}
+	}
+	return srv.alive()
+}
+
+// rounds runs each of rounds -rounds times, interleaved, so that a drift
+// of the shared machine falls on all of them, and reports each
+// scenario's median round and the medians of the per-round ratios.
+func (b *bencher) rounds(names []string, rounds []round, srv *linkd) error {
+	rows := make(map[string][]result)
+	for k := range b.cfg.rounds {
+		b.progress("round %d of %d", k+1, b.cfg.rounds)
+		for i, r := range rounds {
+			row, err := r()
+			if err != nil {
+				return err
+			}
+			rows[names[i]] = append(rows[names[i]], row)
+			if err := srv.alive(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, name := range names {
+		b.rep.add(median(rows[name]))
+	}
+	b.rep.ratios(rows)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -47,9 +48,11 @@ type report struct {
 	PreloadSecs   float64   `json:"preloadSeconds"`
 	PreloadRate   float64   `json:"preloadLinksPerSecond"`
 	RSSMiB        float64   `json:"linkdRssMiBAfterPreload"`
+	Rounds        int       `json:"rounds"`
 	HotToFloor    float64   `json:"hotToFloorRatio"`
 	HotToFloorP99 float64   `json:"hotToFloorP99Ratio"`
 	Results       []result  `json:"results"`
+	Ratios        []ratio   `json:"ratios,omitempty"`
 	Notes         []string  `json:"notes,omitempty"`
 }
 
@@ -63,7 +66,100 @@ func newReport(cfg *config) *report {
 		Duration:  cfg.duration.String(),
 		Warmup:    cfg.warmup.String(),
 		Conns:     cfg.conns,
+		Rounds:    cfg.rounds,
 	}
+}
+
+// ratio compares two scenarios round by round: Rounds holds each round's
+// quotient, Median their median.
+type ratio struct {
+	Name   string    `json:"name"`
+	Median float64   `json:"median"`
+	Rounds []float64 `json:"rounds"`
+}
+
+// ratios adds the ratios the targets are stated in, for the scenarios
+// that ran: of each round's rows, by scenario name.
+func (rep *report) ratios(rows map[string][]result) {
+	add := func(name, num, den string, field func(result) float64) float64 {
+		n, d := rows[num], rows[den]
+		if len(n) == 0 || len(n) != len(d) {
+			return 0
+		}
+		r := ratio{Name: name}
+		for k := range n {
+			r.Rounds = append(r.Rounds, field(n[k])/field(d[k]))
+		}
+		r.Median = medianOf(r.Rounds)
+		rep.Ratios = append(rep.Ratios, r)
+		return r.Median
+	}
+	rate := func(r result) float64 { return r.Rate }
+	p99 := func(r result) float64 { return r.P99ms }
+	rep.HotToFloor = add("hot / floor requests/s", "hot", "floor", rate)
+	rep.HotToFloorP99 = add("hot / floor p99", "hot", "floor", p99)
+	add("uniform / hot p99", "uniform", "hot", p99)
+	add("unique / hot requests/s", "unique", "hot", rate)
+}
+
+// median merges the rows of one scenario's rounds: each figure is the
+// median of the rounds', counts and errors are summed, and the note is
+// the median round's.
+func median(rows []result) result {
+	if len(rows) == 1 {
+		return rows[0]
+	}
+	m := rows[0]
+	figure := func(f func(result) float64) float64 {
+		vs := make([]float64, len(rows))
+		for i, r := range rows {
+			vs[i] = f(r)
+		}
+		return medianOf(vs)
+	}
+	m.Rate = figure(func(r result) float64 { return r.Rate })
+	m.P50ms = figure(func(r result) float64 { return r.P50ms })
+	m.P99ms = figure(func(r result) float64 { return r.P99ms })
+	m.P999ms = figure(func(r result) float64 { return r.P999ms })
+	m.CPUus = figure(func(r result) float64 { return r.CPUus })
+	m.Count, m.Seconds, m.Errors, m.Statuses = 0, 0, 0, nil
+	rates := make([]string, len(rows))
+	for i, r := range rows {
+		m.Count += r.Count
+		m.Seconds += r.Seconds
+		m.Errors += r.Errors
+		for k, v := range r.Statuses {
+			if m.Statuses == nil {
+				m.Statuses = make(map[string]int64)
+			}
+			m.Statuses[k] += v
+		}
+		if m.Sample == "" {
+			m.Sample = r.Sample
+		}
+		if r.Rate == m.Rate {
+			m.Note = r.Note
+		}
+		rates[i] = strconv.FormatFloat(r.Rate, 'f', 0, 64)
+	}
+	m.Note += fmt.Sprintf("; median of %d rounds (req/s %s)", len(rows),
+		strings.Join(rates, ", "))
+	return m
+}
+
+// medianOf returns the median of vs, the mean of the middle two for an
+// even count.
+func medianOf(vs []float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // add appends r to the report and returns it.
@@ -80,8 +176,8 @@ func (rep *report) note(format string, args ...any) {
 // print writes the table and the notes to w.
 func (rep *report) print(w io.Writer) {
 	fmt.Fprintf(w, "linkd-bench %s, %d CPUs, %d links, %s after %s "+
-		"warm-up\n\n", rep.GoVersion, rep.CPUs, rep.Links, rep.Duration,
-		rep.Warmup)
+		"warm-up, median of %d interleaved rounds\n\n", rep.GoVersion,
+		rep.CPUs, rep.Links, rep.Duration, rep.Warmup, rep.Rounds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tconns\trate\tp50\tp99\tp99.9\terrors\t"+
 		"cpu/req\t")
@@ -91,8 +187,15 @@ func (rep *report) print(w io.Writer) {
 			ms(r.P999ms), r.Errors, micros(r.CPUus))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nhot / floor: %.2fx the requests/s, %.2fx the p99\n",
-		rep.HotToFloor, rep.HotToFloorP99)
+	fmt.Fprintln(w)
+	for _, r := range rep.Ratios {
+		each := make([]string, len(r.Rounds))
+		for i, v := range r.Rounds {
+			each[i] = strconv.FormatFloat(v, 'f', 2, 64)
+		}
+		fmt.Fprintf(w, "%s: %.2fx (rounds: %s)\n", r.Name, r.Median,
+			strings.Join(each, ", "))
+	}
 	fmt.Fprintf(w, "preload: %d links in %.1fs (%.0f links/s), then %d "+
 		"for the webhook scenario; linkd VmRSS after both: %.1f MiB\n",
 		rep.Links, rep.PreloadSecs, rep.PreloadRate, rep.HookLinks,

@@ -329,42 +329,46 @@ func cpuSince(srv *child, cpu0 time.Duration) time.Duration {
 	return cpu1 - cpu0
 }
 
-// floor measures the floor server on the hot codes, with the client and
-// settings of the hot scenario.
-func (b *bencher) floor(ctx context.Context, hot []string) (result, error) {
+// round measures a scenario once; rounds of the scenarios interleave.
+type round func() (result, error)
+
+// floor starts the floor server on the hot codes and returns its round,
+// with the client and settings of the hot scenario, and a stop.
+func (b *bencher) floor(ctx context.Context, hot []string) (round, func(),
+	error) {
 	dests := make([]string, len(hot))
 	for i := range hot {
 		dests[i] = destination(mainCampaign, i)
 	}
 	srv, base, err := startFloor(ctx, b.dir, hot, dests)
 	if err != nil {
-		return result{}, err
+		return nil, nil, err
 	}
-	defer srv.stop()
 	h, err := newHitter(base, safari, b.cfg.conns)
 	if err != nil {
-		return result{}, err
+		srv.stop()
+		return nil, nil, err
 	}
-	defer h.close()
+	stop := func() { h.close(); srv.stop() }
 	ps := paths(hot)
-	r := b.measure(ctx, srv, h, "floor: net/http map",
-		b.loop(ps, b.cfg.conns, uniform(len(ps))))
-	r.Note = "302 from a Go map in a process of its own, same client"
-	return b.rep.add(r), nil
+	return func() (result, error) {
+		r := b.measure(ctx, srv, h, "floor: net/http map",
+			b.loop(ps, b.cfg.conns, uniform(len(ps))))
+		r.Note = "302 from a Go map in a process of its own, same client"
+		return r, nil
+	}, stop, nil
 }
 
-// hot measures taps of a lead's browser on cached codes that all emitted
-// their event already, so that every tap is deduplicated.
+// hot taps each hot code once, which caches it and opens its dedup
+// window, and returns the round of taps of a lead's browser on them, all
+// deduplicated.
 func (b *bencher) hot(ctx context.Context, srv *linkd,
-	hot []string) (result, error) {
+	hot []string) (round, func(), error) {
 	h, err := newHitter(srv.public, safari, b.cfg.conns)
 	if err != nil {
-		return result{}, err
+		return nil, nil, err
 	}
-	defer h.close()
 	ps := paths(hot)
-
-	// One tap on each code caches it and opens its dedup window.
 	b.progress("hot: one tap on each of %d codes", len(ps))
 	first := h.closedLoop(ctx, loop{paths: ps, conns: b.cfg.conns,
 		dur: time.Minute, max: int64(len(ps)), pick: sequential(len(ps))})
@@ -372,20 +376,18 @@ func (b *bencher) hot(ctx context.Context, srv *linkd,
 		b.rep.note("hot: %d of the first taps failed: %s", first.errs,
 			first.sample)
 	}
-
-	before, err := srv.api.stats(ctx, mainCampaign)
-	if err != nil {
-		return result{}, err
-	}
-	r := b.measure(ctx, srv.child, h, "hot: deduplicated taps",
-		b.loop(ps, b.cfg.conns, uniform(len(ps))))
-	d, err := b.statsSince(ctx, srv, mainCampaign, before)
-	if err != nil {
-		return result{}, err
-	}
-	r.Note = fmt.Sprintf("%d codes; events emitted during the run: %d "+
-		"(want 0); clicks counted: %d", len(ps), d.Events, d.Clicks)
-	return b.rep.add(r), nil
+	return func() (result, error) {
+		before, err := srv.api.stats(ctx, mainCampaign)
+		if err != nil {
+			return result{}, err
+		}
+		r := b.measure(ctx, srv.child, h, "hot: deduplicated taps",
+			b.loop(ps, b.cfg.conns, uniform(len(ps))))
+		d, err := b.statsSince(ctx, srv, mainCampaign, before)
+		r.Note = fmt.Sprintf("%d codes; events emitted during the run: %d "+
+			"(want 0); clicks counted: %d", len(ps), d.Events, d.Clicks)
+		return r, err
+	}, h.close, nil
 }
 
 // statsSince returns how the counters of campaign grew since before,
@@ -401,112 +403,80 @@ func (b *bencher) statsSince(ctx context.Context, srv *linkd,
 	}, err
 }
 
-// uniformCodes measures redirects of codes drawn from every preloaded
-// link, most of them missing linkd's link cache. The requests are HEADs:
-// the same lookup and counting as a lead's tap, but never an event, since
-// a code's first GET tap always emits one and that is what unique
-// measures.
+// uniformCodes returns the round of redirects of codes drawn from every
+// preloaded link, most of them missing linkd's link cache. The requests
+// are HEADs: the same lookup and counting as a lead's tap, but never an
+// event, since a code's first GET tap always emits one and that is what
+// unique measures.
 func (b *bencher) uniformCodes(ctx context.Context, srv *linkd,
-	codes []string) error {
+	codes []string) (round, func(), error) {
 	h, err := newHitter(srv.public, safari, b.cfg.conns)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer h.close()
 	h.tmpl.Method = http.MethodHead
-	before, err := srv.api.stats(ctx, mainCampaign)
-	if err != nil {
-		return err
-	}
 	ps := paths(codes)
-	r := b.measure(ctx, srv.child, h, "uniform: all links",
-		b.loop(ps, b.cfg.conns, uniform(len(ps))))
-	d, err := b.statsSince(ctx, srv, mainCampaign, before)
-	if err != nil {
-		return err
-	}
-	r.Note = fmt.Sprintf("HEAD of codes drawn from %d links, linkd "+
-		"caches 100000; visits counted: %d, events: %d (want 0)", len(ps),
-		d.BotClicks, d.Events)
-	b.rep.add(r)
-	return nil
+	return func() (result, error) {
+		before, err := srv.api.stats(ctx, mainCampaign)
+		if err != nil {
+			return result{}, err
+		}
+		r := b.measure(ctx, srv.child, h, "uniform: all links",
+			b.loop(ps, b.cfg.conns, uniform(len(ps))))
+		d, err := b.statsSince(ctx, srv, mainCampaign, before)
+		r.Note = fmt.Sprintf("HEAD of codes drawn from %d links, linkd "+
+			"caches 100000; visits counted: %d, events: %d (want 0)",
+			len(ps), d.BotClicks, d.Events)
+		return r, err
+	}, h.close, nil
 }
 
-// bots measures link-preview fetches of codes drawn from every preloaded
-// link: cache misses, like uniform, but without events.
+// bots returns the round of link-preview fetches of codes drawn from
+// every preloaded link: cache misses, like uniform, but without events.
 func (b *bencher) bots(ctx context.Context, srv *linkd,
-	codes []string) error {
+	codes []string) (round, func(), error) {
 	h, err := newHitter(srv.public, facebook, b.cfg.conns)
 	if err != nil {
-		return err
-	}
-	defer h.close()
-	before, err := srv.api.stats(ctx, mainCampaign)
-	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	ps := paths(codes)
-	r := b.measure(ctx, srv.child, h, "bots: preview fetches",
-		b.loop(ps, b.cfg.conns, uniform(len(ps))))
-	d, err := b.statsSince(ctx, srv, mainCampaign, before)
-	if err != nil {
-		return err
-	}
-	r.Note = fmt.Sprintf("%q on codes drawn from %d links; bot visits "+
-		"counted: %d, events: %d (want 0)", facebook, len(ps), d.BotClicks,
-		d.Events)
-	b.rep.add(r)
-	return nil
-}
-
-// unique measures taps that each emit an event, durable before the 302:
-// on a linkd of its own whose 1ms dedup window lets every tap emit.
-func (b *bencher) unique(ctx context.Context) error {
-	srv, err := b.startLinkd(ctx, "unique", "1ms")
-	if err != nil {
-		return err
-	}
-	defer b.stopLinkd(srv)
-	n := min(b.cfg.links, uniqueLinks)
-	b.progress("unique: preloading %d links", n)
-	codes, err := srv.api.preload(ctx, mainCampaign, n)
-	if err != nil {
-		return err
-	}
-	h, err := newHitter(srv.public, safari, max(b.cfg.conns, 200))
-	if err != nil {
-		return err
-	}
-	defer h.close()
-	conns := []int{b.cfg.conns}
-	if b.cfg.conns != 200 {
-		conns = append(conns, 200)
-	}
-	for _, c := range conns {
-		if err := b.uniqueAt(ctx, srv, h, paths(codes), c); err != nil {
-			return err
+	return func() (result, error) {
+		before, err := srv.api.stats(ctx, mainCampaign)
+		if err != nil {
+			return result{}, err
 		}
-	}
-	return srv.alive()
+		r := b.measure(ctx, srv.child, h, "bots: preview fetches",
+			b.loop(ps, b.cfg.conns, uniform(len(ps))))
+		d, err := b.statsSince(ctx, srv, mainCampaign, before)
+		r.Note = fmt.Sprintf("%q on codes drawn from %d links; bot visits "+
+			"counted: %d, events: %d (want 0)", facebook, len(ps),
+			d.BotClicks, d.Events)
+		return r, err
+	}, h.close, nil
 }
 
-func (b *bencher) uniqueAt(ctx context.Context, srv *linkd, h *hitter,
-	ps []string, conns int) error {
-	before, err := srv.api.stats(ctx, mainCampaign)
+// unique returns the round of taps that each emit an event, durable
+// before the 302, on srv, whose 1ms dedup window lets every tap emit.
+func (b *bencher) unique(ctx context.Context, srv *linkd,
+	codes []string) (round, func(), error) {
+	h, err := newHitter(srv.public, safari, b.cfg.conns)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	r := b.measure(ctx, srv.child, h, "unique: every tap an event",
-		b.loop(ps, conns, uniform(len(ps))))
-	d, err := b.statsSince(ctx, srv, mainCampaign, before)
-	if err != nil {
-		return err
-	}
-	r.Note = fmt.Sprintf("separate linkd, --dedup-window 1ms, %d links: "+
-		"%d events for %d taps counted (warm-up included)", len(ps),
-		d.Events, d.Clicks)
-	b.rep.add(r)
-	return nil
+	ps := paths(codes)
+	return func() (result, error) {
+		before, err := srv.api.stats(ctx, mainCampaign)
+		if err != nil {
+			return result{}, err
+		}
+		r := b.measure(ctx, srv.child, h, "unique: every tap an event",
+			b.loop(ps, b.cfg.conns, uniform(len(ps))))
+		d, err := b.statsSince(ctx, srv, mainCampaign, before)
+		r.Note = fmt.Sprintf("separate linkd, --dedup-window 1ms, %d "+
+			"links: %d events for %d taps counted (warm-up included)",
+			len(ps), d.Events, d.Clicks)
+		return r, err
+	}, h.close, nil
 }
 
 // webhook measures the time from a click's 302 to its signed delivery,
