@@ -134,6 +134,11 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 			return err
 		}
 		k := []byte(code)
+		if decodeLinkStats(tx.Bucket(bucketLinkStats).Get(k)).Clicks > 0 {
+			if err := rememberLead(tx, l.CampaignID, l.Phone); err != nil {
+				return err
+			}
+		}
 		camp, phone := []byte(l.CampaignID), []byte(l.Phone)
 		for _, del := range []struct {
 			bucket, key []byte

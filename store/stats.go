@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -170,8 +171,9 @@ func (db *DB) CommitClicks(ctx context.Context,
 			}
 			woken = append(woken, ids...)
 		}
-		for code, t := range b.Tallies {
-			if err := cc.tally(code, t); err != nil {
+		// In key order, neighbours share pages and search paths.
+		for _, code := range slices.Sorted(maps.Keys(b.Tallies)) {
+			if err := cc.tally(code, b.Tallies[code]); err != nil {
 				return err
 			}
 		}
@@ -231,14 +233,9 @@ func (cc *clickCommit) update(code string, t *tracker.Tally,
 		c = &CampaignStats{}
 		cc.camps[t.CampaignID] = c
 	}
-	if s.Clicks == 0 && t.Clicks > 0 {
-		newLead, err := markLead(cc.tx, t.CampaignID, t.Phone)
-		if err != nil {
-			return err
-		}
-		if newLead {
-			c.LeadsClicked++
-		}
+	if s.Clicks == 0 && t.Clicks > 0 && leadIsNew(cc.tx, t.CampaignID, t.Phone,
+		code) {
+		c.LeadsClicked++
 	}
 	addTally(&s, t)
 	c.Clicks += t.Clicks
@@ -294,15 +291,32 @@ func addTally(s *LinkStats, t *tracker.Tally) {
 	}
 }
 
-// markLead records that the lead clicked in campaign and reports whether
-// that is new.
-func markLead(tx *bolt.Tx, campaign, phone string) (bool, error) {
-	b := tx.Bucket(bucketLeadsClicked)
-	k := join([]byte(campaign), []byte(phone))
-	if b.Get(k) != nil {
-		return false, nil
+// leadIsNew reports whether a click on the link code, its first, is the
+// lead's first in campaign: no other link of the lead there was clicked,
+// nor one deleted after a click (leads_clicked remembers those). It only
+// reads, so that a lead's first click dirties no page of its own.
+func leadIsNew(tx *bolt.Tx, campaign, phone, code string) bool {
+	lead := join([]byte(campaign), []byte(phone))
+	if tx.Bucket(bucketLeadsClicked).Get(lead) != nil {
+		return false
 	}
-	return true, b.Put(k, nil)
+	prefix := append(lead, 0)
+	stats := tx.Bucket(bucketLinkStats)
+	c := tx.Bucket(bucketLinksByCamp).Cursor()
+	for k, _ := c.Seek(prefix); bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		other := k[len(prefix):]
+		if string(other) != code && decodeLinkStats(stats.Get(other)).Clicks > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// rememberLead keeps, for leadIsNew, that the lead of a clicked link being
+// deleted has clicked in its campaign.
+func rememberLead(tx *bolt.Tx, campaign, phone string) error {
+	return tx.Bucket(bucketLeadsClicked).Put(
+		join([]byte(campaign), []byte(phone)), nil)
 }
 
 func getJSON(b *bolt.Bucket, k []byte, v any) error {

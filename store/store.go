@@ -69,9 +69,11 @@ func Open(path string) (*DB, error) {
 	}
 	// A large initial map (address space, not memory) spares writers most
 	// remaps, which would wait for long read transactions such as a
-	// backup download.
+	// backup download. The free page list is not written with every
+	// commit but rebuilt by a scan at open: commits write fewer pages.
 	opts := &bolt.Options{Timeout: time.Second,
-		FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30}
+		FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30,
+		NoFreelistSync: true}
 	b, err := bolt.Open(path, 0o600, opts)
 	if err != nil {
 		return nil, openError(path, err)

@@ -739,3 +739,59 @@ func TestVisitLogKeepsTheNewest(t *testing.T) {
 			vs[len(vs)-1].Agent)
 	}
 }
+
+// TestLeadsClickedCountsLeads clicks links of one lead and another, then
+// deletes a clicked link and clicks a new one of the same lead: the
+// campaign counts each lead once throughout.
+func TestLeadsClickedCountsLeads(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	createLinks(t, db, newLink("leadA1", "camp1", "+15555550101"),
+		newLink("leadA2", "camp1", "+15555550101"),
+		newLink("leadB1", "camp1", "+15555550102"),
+		newLink("leadA9", "camp2", "+15555550101"))
+	click := func(code, campaign, phone string) {
+		t.Helper()
+		_, err := db.CommitClicks(ctx, tracker.Batch{
+			Tallies: map[string]*tracker.Tally{code: {CampaignID: campaign,
+				Phone: phone, Clicks: 1, First: t0, Last: t0, Seen: t0}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	leads := func(campaign string) int64 {
+		t.Helper()
+		s, err := db.CampaignStats(ctx, campaign)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.LeadsClicked
+	}
+	steps := []struct {
+		what         string
+		do           func()
+		camp1, camp2 int64
+	}{
+		{"first link of lead A", func() { click("leadA1", "camp1", "+15555550101") }, 1, 0},
+		{"its second link", func() { click("leadA2", "camp1", "+15555550101") }, 1, 0},
+		{"again", func() { click("leadA2", "camp1", "+15555550101") }, 1, 0},
+		{"lead B", func() { click("leadB1", "camp1", "+15555550102") }, 2, 0},
+		{"lead A in another campaign", func() { click("leadA9", "camp2", "+15555550101") }, 2, 1},
+		{"both of A's links deleted, a new one clicked", func() {
+			for _, code := range []string{"leadA1", "leadA2"} {
+				if err := db.DeleteLink(ctx, code); err != nil {
+					t.Fatal(err)
+				}
+			}
+			createLinks(t, db, newLink("leadA3", "camp1", "+15555550101"))
+			click("leadA3", "camp1", "+15555550101")
+		}, 2, 1},
+	}
+	for _, s := range steps {
+		s.do()
+		if got1, got2 := leads("camp1"), leads("camp2"); got1 != s.camp1 || got2 != s.camp2 {
+			t.Errorf("after %s: leads clicked %d and %d, want %d and %d",
+				s.what, got1, got2, s.camp1, s.camp2)
+		}
+	}
+}

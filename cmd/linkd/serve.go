@@ -28,6 +28,8 @@ const (
 	agentCacheSize  = 4096
 	missClients     = 100_000
 	shutdownTimeout = 15 * time.Second
+	// gcPercent is the collector's target unless GOGC is set.
+	gcPercent = 400
 )
 
 // serve runs the service until ctx ends, then shuts down in reverse order
@@ -39,6 +41,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	log := newLogger(cfg.logFormat, stderr)
+	if getenv("GOGC") == "" {
+		// The heap is mostly caches and short-lived request garbage, while
+		// the data stays in the database's file mapping: collecting at 4x
+		// the live heap instead of 2x halves the collector's CPU.
+		debug.SetGCPercent(gcPercent)
+	}
 
 	db, err := store.Open(cfg.db)
 	if err != nil {
