@@ -134,6 +134,9 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 			return err
 		}
 		k := []byte(code)
+		if err := deleteJournalOf(tx, code); err != nil {
+			return err
+		}
 		if decodeLinkStats(tx.Bucket(bucketLinkStats).Get(k)).Clicks > 0 {
 			if err := rememberLead(tx, l.CampaignID, l.Phone); err != nil {
 				return err

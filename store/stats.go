@@ -28,6 +28,10 @@ type LinkStats struct {
 	LastEventAt time.Time `json:"lastEventAt,omitzero"`
 	// Logged is how many visits the link's visit log holds.
 	Logged int64 `json:"-"`
+	// Journal is the sequence number of the last click journal record
+	// applied to these counters: replaying the journal skips those up to
+	// it.
+	Journal uint64 `json:"-"`
 }
 
 // CampaignStats are one campaign's counters, kept up to date in the
@@ -76,15 +80,16 @@ func getLinkStats(tx *bolt.Tx, code string) (LinkStats, error) {
 	return decodeLinkStats(tx.Bucket(bucketLinkStats).Get([]byte(code))), nil
 }
 
-// Link counters are stored as seven big-endian 64-bit numbers: clicks,
+// Link counters are stored as eight big-endian 64-bit numbers: clicks,
 // bot clicks, events, the first click, last click and last event times in
-// Unix nanoseconds (0 for none), and the visits logged. The hot commit
-// path reads and writes them without reflection. A record of six, from
-// before visits were counted, reads as none logged.
-const linkStatsSize = 56
+// Unix nanoseconds (0 for none), the visits logged and the last journal
+// record applied. The hot commit path reads and writes them without
+// reflection. A shorter record, from before visits were counted or the
+// journal kept, reads as none logged or applied.
+const linkStatsSize = 64
 
 func decodeLinkStats(v []byte) LinkStats {
-	if len(v) != linkStatsSize && len(v) != linkStatsSize-8 {
+	if len(v) < linkStatsSize-16 || len(v) > linkStatsSize || len(v)%8 != 0 {
 		return LinkStats{}
 	}
 	n := func(i int) int64 {
@@ -95,13 +100,13 @@ func decodeLinkStats(v []byte) LinkStats {
 	}
 	return LinkStats{Clicks: n(0), BotClicks: n(1), Events: n(2),
 		FirstClickAt: unixNano(n(3)), LastClickAt: unixNano(n(4)),
-		LastEventAt: unixNano(n(5)), Logged: n(6)}
+		LastEventAt: unixNano(n(5)), Logged: n(6), Journal: uint64(n(7))}
 }
 
 func (s *LinkStats) encode(v []byte) []byte {
 	for _, x := range []int64{s.Clicks, s.BotClicks, s.Events,
 		nanos(s.FirstClickAt), nanos(s.LastClickAt), nanos(s.LastEventAt),
-		s.Logged} {
+		s.Logged, int64(s.Journal)} {
 		v = binary.BigEndian.AppendUint64(v, uint64(x))
 	}
 	return v
@@ -146,17 +151,22 @@ type seriesPoint struct {
 }
 
 // CommitClicks stores one batch of clicks in one transaction: each
-// emitted click's event, deliveries, counters and dedup marker, the
-// counter deltas of the rest, and the delivery attempts of the batch.
-// Clicks on links deleted meanwhile are dropped. It returns the ids of
-// endpoints that got new deliveries.
+// emitted click's event, deliveries and click journal record (setting its
+// Seq), the counter deltas of the tallies and the delivery attempts, and
+// deletes up to maxTrim of the journal records up to JournalThrough.
+// Clicks on links deleted meanwhile are dropped, with Seq 0. It returns
+// the ids of endpoints that got new deliveries.
+//
+// An emitted click's counters and dedup marker reach the link's record
+// with a later batch's tallies; until then its journal record stands for
+// them, and Open replays what a crash left of the journal. So a click
+// costs its commit appends only, and a link's record is rewritten once
+// for many clicks.
 func (db *DB) CommitClicks(ctx context.Context,
 	b tracker.Batch) ([]string, error) {
 	var woken []string
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		woken = woken[:0]
-		cc := &clickCommit{tx: tx, camps: make(map[string]*CampaignStats),
-			series: make(map[seriesPoint][2]int64)}
 		var eps []*emitter.Endpoint
 		if len(b.Emitted) > 0 {
 			var err error
@@ -164,13 +174,15 @@ func (db *DB) CommitClicks(ctx context.Context,
 				return err
 			}
 		}
-		for _, e := range b.Emitted {
-			ids, err := cc.emitted(eps, e)
+		journal := appendOnly(tx, bucketJournal)
+		for i := range b.Emitted {
+			ids, err := putEmitted(tx, journal, eps, &b.Emitted[i])
 			if err != nil {
 				return err
 			}
 			woken = append(woken, ids...)
 		}
+		cc := newClickCommit(tx)
 		// In key order, neighbours share pages and search paths.
 		for _, code := range slices.Sorted(maps.Keys(b.Tallies)) {
 			if err := cc.tally(code, b.Tallies[code]); err != nil {
@@ -185,27 +197,36 @@ func (db *DB) CommitClicks(ctx context.Context,
 				return err
 			}
 		}
+		if err := trimJournal(journal, b.JournalThrough, maxTrim); err != nil {
+			return err
+		}
 		return cc.finish()
 	})
 	return woken, err
 }
 
-func (cc *clickCommit) emitted(eps []*emitter.Endpoint,
-	e tracker.Emitted) ([]string, error) {
-	if cc.tx.Bucket(bucketLinks).Get([]byte(e.Code)) == nil {
+func newClickCommit(tx *bolt.Tx) *clickCommit {
+	return &clickCommit{tx: tx, camps: make(map[string]*CampaignStats),
+		series: make(map[seriesPoint][2]int64)}
+}
+
+// putEmitted stores an emitted click's event, its deliveries and its
+// journal record, unless its link is gone.
+func putEmitted(tx *bolt.Tx, journal *bolt.Bucket, eps []*emitter.Endpoint,
+	e *tracker.Emitted) ([]string, error) {
+	e.Seq = 0
+	if tx.Bucket(bucketLinks).Get([]byte(e.Code)) == nil {
 		return nil, nil
 	}
-	t := &tracker.Tally{CampaignID: e.CampaignID, Phone: e.Phone,
-		Clicks: 1, First: e.At, Last: e.At, Seen: e.At}
-	err := cc.update(e.Code, t, func(s *LinkStats, c *CampaignStats) {
-		s.Events++
-		s.LastEventAt = e.At
-		c.Events++
-	})
+	seq, err := journal.NextSequence()
 	if err != nil {
 		return nil, err
 	}
-	return putEvent(cc.tx, eps, e.Event)
+	if err := journal.Put(u64(seq), encodeJournal(e)); err != nil {
+		return nil, err
+	}
+	e.Seq = seq
+	return putEvent(tx, eps, e.Event)
 }
 
 func (cc *clickCommit) tally(code string, t *tracker.Tally) error {
@@ -240,6 +261,7 @@ func (cc *clickCommit) update(code string, t *tracker.Tally,
 	addTally(&s, t)
 	c.Clicks += t.Clicks
 	c.BotClicks += t.BotClicks
+	c.Events += t.Events
 	if more != nil {
 		more(&s, c)
 	}
@@ -280,6 +302,11 @@ func (cc *clickCommit) finish() error {
 func addTally(s *LinkStats, t *tracker.Tally) {
 	s.Clicks += t.Clicks
 	s.BotClicks += t.BotClicks
+	s.Events += t.Events
+	if t.LastEvent.After(s.LastEventAt) {
+		s.LastEventAt = t.LastEvent
+	}
+	s.Journal = max(s.Journal, t.Seq)
 	if t.Clicks == 0 {
 		return
 	}

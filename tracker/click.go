@@ -18,18 +18,23 @@ type VisitRecord struct {
 	Agent  string    `json:"userAgent"`
 }
 
-// Tally is what a link's visits add to its counters between two commits.
+// Tally is what a link's visits add to its counters between two flushes.
 // First and Last are the times of its first and last lead's click; Recent
 // holds up to RecentVisits of its latest bot visits (nil when there were
-// none, so a hot link's tally stays small).
+// none, so a hot link's tally stays small). Events counts its emitted
+// clicks, the last at LastEvent; Seq is the click journal record of that
+// last one, which the flush marks applied.
 type Tally struct {
 	CampaignID string
 	Phone      string
 	Clicks     int64
 	BotClicks  int64
+	Events     int64
 	First      time.Time
 	Last       time.Time
 	Seen       time.Time // the latest visit of any kind
+	LastEvent  time.Time
+	Seq        uint64
 	Recent     []VisitRecord
 }
 
@@ -43,14 +48,17 @@ func (t *Tally) add(v VisitRecord) {
 	t.Recent[RecentVisits-1] = v
 }
 
-// Emitted is a lead's click that produced a lead.link_clicked event. It is
-// committed together with its own counters and dedup marker.
+// Emitted is a lead's click that produced a lead.link_clicked event. Its
+// commit stores the event and a click journal record, whose sequence
+// number the committer sets in Seq (0: the link is gone); its counters
+// and dedup marker follow with a later flush of tallies.
 type Emitted struct {
 	Code       string
 	CampaignID string
 	Phone      string
 	At         time.Time
 	Event      emitter.Event
+	Seq        uint64
 }
 
 // maxAgent is how much of a User-Agent a visit log keeps.
@@ -64,11 +72,14 @@ func cutAgent(ua string) string {
 }
 
 // Batch is one commit's worth of clicks: counter deltas by code, the
-// clicks that carry an event, and the delivery attempts to record.
+// clicks that carry an event, and the delivery attempts to record. The
+// link records have applied every click journal record up to
+// JournalThrough (0: none), so the committer may delete those.
 type Batch struct {
-	Tallies  map[string]*Tally
-	Emitted  []Emitted
-	Finishes []*Finish
+	Tallies        map[string]*Tally
+	Emitted        []Emitted
+	Finishes       []*Finish
+	JournalThrough uint64
 }
 
 // Finish is the outcome of one delivery attempt to store: the attempt,

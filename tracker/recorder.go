@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,8 +17,10 @@ import (
 var ErrStopped = errors.New("recorder stopped")
 
 // Committer stores one batch of clicks in one transaction and returns the
-// ids of webhook endpoints that got new deliveries.
+// ids of webhook endpoints that got new deliveries. Its markers are those
+// of the links' stored records, which the Recorder's flushes update.
 type Committer interface {
+	Markers
 	CommitClicks(ctx context.Context, b Batch) ([]string, error)
 }
 
@@ -25,26 +29,47 @@ type Committer interface {
 // returns, so a waiting click costs one share of a transaction, not one
 // transaction. It is safe for concurrent use.
 //
-// Emitted clicks are durable when Record returns. Counter deltas of other
-// visits are kept in memory and committed with the next transaction, at
-// most FlushEvery later; a crash loses at most that much of them.
-// Delivery attempts (FinishAttempt) ride in the same transactions, so a
-// click and a webhook result never wait for two commits.
+// Emitted clicks are durable when Record returns: their event and a
+// click journal record are committed. Their counters and dedup markers,
+// and the counter deltas of the other visits, are tallied in memory and
+// flushed every FlushEvery, a key-ordered chunk of links per commit, so
+// that a link clicked many times between two flushes is written once and
+// neighbouring links share their pages' writes. Until its flush, a
+// link's newer marker is read from the Recorder (LastEvent); a crash
+// loses the pending deltas of visits that emitted nothing, while storage
+// replays the journal for the emitted ones. Delivery attempts
+// (FinishAttempt) ride in the same transactions, so a click and a
+// webhook result never wait for two commits.
 type Recorder struct {
 	store    Committer
 	log      *slog.Logger
 	onCommit func(endpointIDs []string)
 	maxBatch int
+	chunk    int
 	every    time.Duration
 
-	queue chan *request
-	stop  chan struct{}
-	done  chan struct{}
+	queue    chan *request
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
 
 	mu      sync.Mutex
-	tallies map[string]*Tally
+	tallies map[string]*Tally // since the flush under way began
+	flush   *flush            // nil between flushes
+	seq     uint64            // the newest journal record tallied
+	applied uint64            // the newest journal record flushed
 
 	pool sync.Pool // of *request, reused by Record
+}
+
+// flush is the tallies being written, a chunk of codes per commit in key
+// order. Nothing changes them meanwhile: new visits go to the Recorder's
+// next tallies.
+type flush struct {
+	tallies map[string]*Tally
+	order   []string
+	next    int    // the first code of order not committed yet
+	through uint64 // the newest journal record in tallies
 }
 
 // request is an emitted click or, when f is set, a delivery attempt.
@@ -58,8 +83,11 @@ type request struct {
 type RecorderOptions struct {
 	// MaxBatch caps the emitted clicks in one transaction (1000).
 	MaxBatch int
-	// FlushEvery is how long counter deltas may wait for a commit (500ms).
+	// FlushEvery is how long counter deltas wait before their flush
+	// begins (1s).
 	FlushEvery time.Duration
+	// FlushChunk caps the links whose counters one commit writes (256).
+	FlushChunk int
 	// OnCommit is called after each commit with the endpoints that got
 	// new deliveries.
 	OnCommit func(endpointIDs []string)
@@ -72,7 +100,10 @@ func NewRecorder(store Committer, log *slog.Logger,
 		opts.MaxBatch = 1000
 	}
 	if opts.FlushEvery <= 0 {
-		opts.FlushEvery = 500 * time.Millisecond
+		opts.FlushEvery = time.Second
+	}
+	if opts.FlushChunk <= 0 {
+		opts.FlushChunk = 256
 	}
 	if opts.OnCommit == nil {
 		opts.OnCommit = func([]string) {}
@@ -82,6 +113,7 @@ func NewRecorder(store Committer, log *slog.Logger,
 		log:      log,
 		onCommit: opts.OnCommit,
 		maxBatch: opts.MaxBatch,
+		chunk:    opts.FlushChunk,
 		every:    opts.FlushEvery,
 		queue:    make(chan *request, 4*opts.MaxBatch),
 		stop:     make(chan struct{}),
@@ -161,22 +193,12 @@ func (r *Recorder) FinishAttempt(ctx context.Context, d *emitter.Delivery,
 func (r *Recorder) Count(code, campaign, phone string, reason Reason,
 	agent string, at time.Time) {
 	r.mu.Lock()
-	t := r.tallies[code]
-	if t == nil {
-		t = &Tally{CampaignID: campaign, Phone: phone}
-		r.tallies[code] = t
-	}
+	t := r.tally(code, campaign, phone)
 	if at.After(t.Seen) {
 		t.Seen = at
 	}
 	if reason == Human {
-		if t.Clicks == 0 || at.Before(t.First) {
-			t.First = at
-		}
-		if at.After(t.Last) {
-			t.Last = at
-		}
-		t.Clicks++
+		t.click(at)
 	} else {
 		t.BotClicks++
 		t.add(VisitRecord{At: at, Reason: reason, Agent: cutAgent(agent)})
@@ -184,10 +206,82 @@ func (r *Recorder) Count(code, campaign, phone string, reason Reason,
 	r.mu.Unlock()
 }
 
-// Stop commits what is queued and ends the writer. Clicks offered after it
-// get ErrStopped.
+// LastEvent returns when the link's last click event happened: the
+// newest of what the Recorder has not flushed yet and what is stored. It
+// implements Markers for the Window.
+func (r *Recorder) LastEvent(ctx context.Context, code string) (time.Time,
+	error) {
+	// Memory first: a flush drops its tallies only after their commit,
+	// so what is not found here is stored by the time it is read.
+	var last time.Time
+	r.mu.Lock()
+	if t := r.tallies[code]; t != nil {
+		last = t.LastEvent
+	}
+	if r.flush != nil {
+		if t := r.flush.tallies[code]; t != nil && t.LastEvent.After(last) {
+			last = t.LastEvent
+		}
+	}
+	r.mu.Unlock()
+	stored, err := r.store.LastEvent(ctx, code)
+	if stored.After(last) {
+		last = stored
+	}
+	return last, err
+}
+
+// Forget drops the unflushed counters of code, for a deleted link whose
+// code may be given to a new one.
+func (r *Recorder) Forget(code string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.tallies, code)
+	if r.flush != nil {
+		delete(r.flush.tallies, code)
+	}
+}
+
+// tally returns the unflushed tally of code, new if need be. r.mu is held.
+func (r *Recorder) tally(code, campaign, phone string) *Tally {
+	t := r.tallies[code]
+	if t == nil {
+		t = &Tally{CampaignID: campaign, Phone: phone}
+		r.tallies[code] = t
+	}
+	return t
+}
+
+// click counts a lead's click at at.
+func (t *Tally) click(at time.Time) {
+	if t.Clicks == 0 || at.Before(t.First) {
+		t.First = at
+	}
+	if at.After(t.Last) {
+		t.Last = at
+	}
+	t.Clicks++
+}
+
+// emitted tallies a committed emitted click. r.mu is held.
+func (r *Recorder) emitted(e *Emitted) {
+	t := r.tally(e.Code, e.CampaignID, e.Phone)
+	t.click(e.At)
+	if e.At.After(t.Seen) {
+		t.Seen = e.At
+	}
+	t.Events++
+	if e.At.After(t.LastEvent) {
+		t.LastEvent = e.At
+	}
+	t.Seq = max(t.Seq, e.Seq)
+	r.seq = max(r.seq, e.Seq)
+}
+
+// Stop commits what is queued, flushes every tally and ends the writer.
+// Clicks offered after it get ErrStopped. It may be called more than once.
 func (r *Recorder) Stop() {
-	close(r.stop)
+	r.stopOnce.Do(func() { close(r.stop) })
 	<-r.done
 }
 
@@ -204,13 +298,45 @@ func (r *Recorder) run() {
 			runtime.Gosched()
 			batch = r.collect(batch)
 		case <-tick.C:
+			r.startFlush()
 		case <-r.stop:
 			r.drain(batch[:0])
 			return
 		}
-		r.commit(batch)
+		err := r.commit(batch)
 		batch = batch[:0]
+		// A flush goes on chunk after chunk, with whatever clicks queue
+		// meanwhile; a failing store waits for the next tick or click.
+		for err == nil && r.flushing() {
+			select {
+			case <-r.stop:
+				r.drain(batch)
+				return
+			default:
+			}
+			batch = r.collect(batch)
+			err = r.commit(batch)
+			batch = batch[:0]
+		}
 	}
+}
+
+// startFlush begins flushing the tallies, unless a flush is under way.
+func (r *Recorder) startFlush() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.flush != nil || len(r.tallies) == 0 {
+		return
+	}
+	r.flush = &flush{tallies: r.tallies,
+		order: slices.Sorted(maps.Keys(r.tallies)), through: r.seq}
+	r.tallies = make(map[string]*Tally, len(r.flush.order))
+}
+
+func (r *Recorder) flushing() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.flush != nil
 }
 
 // collect adds what is queued to batch, up to the batch limit.
@@ -226,30 +352,44 @@ func (r *Recorder) collect(batch []*request) []*request {
 	return batch
 }
 
-// drain commits everything still queued at stop.
+// drain commits everything still queued at stop and flushes every tally,
+// until a commit fails.
 func (r *Recorder) drain(batch []*request) {
 	for {
-		batch = r.collect(batch[:0])
-		r.commit(batch)
-		if len(batch) == 0 {
+		batch = r.collect(batch)
+		r.startFlush()
+		if len(batch) == 0 && !r.flushing() {
 			return
 		}
+		if err := r.commit(batch); err != nil && len(batch) == 0 {
+			r.log.Warn("counters not flushed at stop", "error", err)
+			return
+		}
+		batch = batch[:0]
 	}
 }
 
-func (r *Recorder) commit(batch []*request) {
-	var tallies map[string]*Tally
+// commit stores batch with the next chunk of the flush under way, and
+// answers the batch's callers.
+func (r *Recorder) commit(batch []*request) error {
+	b := Batch{Emitted: make([]Emitted, 0, len(batch))}
+	var chunk int
 	r.mu.Lock()
-	if len(r.tallies) > 0 {
-		tallies = r.tallies
-		r.tallies = make(map[string]*Tally, len(tallies))
+	if f := r.flush; f != nil {
+		end := min(f.next+r.chunk, len(f.order))
+		b.Tallies = make(map[string]*Tally, end-f.next)
+		for _, code := range f.order[f.next:end] {
+			if t := f.tallies[code]; t != nil {
+				b.Tallies[code] = t
+			}
+		}
+		chunk = end - f.next
 	}
+	b.JournalThrough = r.applied
 	r.mu.Unlock()
-	if len(batch) == 0 && len(tallies) == 0 {
-		return
+	if len(batch) == 0 && chunk == 0 {
+		return nil
 	}
-
-	b := Batch{Tallies: tallies, Emitted: make([]Emitted, 0, len(batch))}
 	for _, req := range batch {
 		if req.f != nil {
 			b.Finishes = append(b.Finishes, req.f)
@@ -257,14 +397,24 @@ func (r *Recorder) commit(batch []*request) {
 			b.Emitted = append(b.Emitted, req.e)
 		}
 	}
+
 	woken, err := r.store.CommitClicks(context.Background(), b)
-	if err != nil {
-		r.restore(tallies)
-		if len(batch) == 0 {
-			// No caller waits to be told; the counters are kept for the
-			// next commit.
-			r.log.Warn("commit counters", "error", err)
+	if err == nil {
+		r.mu.Lock()
+		if f := r.flush; f != nil {
+			if f.next += chunk; f.next == len(f.order) {
+				r.flush, r.applied = nil, f.through
+			}
 		}
+		for i := range b.Emitted {
+			if b.Emitted[i].Seq > 0 {
+				r.emitted(&b.Emitted[i])
+			}
+		}
+		r.mu.Unlock()
+	} else if len(batch) == 0 {
+		// No caller waits to be told; the chunk is tried again.
+		r.log.Warn("commit counters", "error", err)
 	}
 	for _, req := range batch {
 		req.done <- err
@@ -272,31 +422,5 @@ func (r *Recorder) commit(batch []*request) {
 	if err == nil && len(woken) > 0 {
 		r.onCommit(woken)
 	}
-}
-
-// restore puts counter deltas of a failed commit back for the next one.
-func (r *Recorder) restore(tallies map[string]*Tally) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for code, old := range tallies {
-		t := r.tallies[code]
-		if t == nil {
-			r.tallies[code] = old
-			continue
-		}
-		t.Clicks += old.Clicks
-		t.BotClicks += old.BotClicks
-		if old.Clicks > 0 && (t.First.IsZero() || old.First.Before(t.First)) {
-			t.First = old.First
-		}
-		if old.Last.After(t.Last) {
-			t.Last = old.Last
-		}
-		if old.Seen.After(t.Seen) {
-			t.Seen = old.Seen
-		}
-		for _, v := range old.Recent {
-			t.add(v)
-		}
-	}
+	return err
 }

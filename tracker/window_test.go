@@ -166,14 +166,15 @@ func TestWindowReadsStoredMarker(t *testing.T) {
 }
 
 // TestWindowAfterRestart runs the window over the real store: an event
-// committed before a "restart" still suppresses clicks after it.
+// committed before a restart, whose marker was never flushed, still
+// suppresses clicks after it.
 func TestWindowAfterRestart(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(filepath.Join(t.TempDir(), "linkd.db"))
+	path := filepath.Join(t.TempDir(), "linkd.db")
+	db, err := store.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
 	l := &shortener.Link{Code: "abc123", URL: "https://example.com/",
 		CampaignID: "camp1", Phone: "+15555550100", CreatedAt: t0}
 	if err := db.CreateLinks(ctx, []*shortener.Link{l}, nil); err != nil {
@@ -192,8 +193,16 @@ func TestWindowAfterRestart(t *testing.T) {
 	if _, err := db.CommitClicks(ctx, b); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 
-	// After it: a new window with an empty memory over the same file.
+	// After it: a new window with an empty memory over the reopened file.
+	db, err = store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	after := newWindow(t, 30*time.Second, 16, db)
 	if admit(t, after, l.Code, 10*time.Second) {
 		t.Error("click 10s after the event emitted after a restart")

@@ -391,10 +391,10 @@ func (b *bencher) hot(ctx context.Context, srv *linkd,
 }
 
 // statsSince returns how the counters of campaign grew since before,
-// after waiting for linkd's counter flush (500ms).
+// after waiting for linkd's counter flush (every second, in chunks).
 func (b *bencher) statsSince(ctx context.Context, srv *linkd,
 	campaign string, before campaignStats) (campaignStats, error) {
-	time.Sleep(700 * time.Millisecond)
+	time.Sleep(2 * time.Second)
 	after, err := srv.api.stats(ctx, campaign)
 	return campaignStats{
 		Clicks:    after.Clicks - before.Clicks,

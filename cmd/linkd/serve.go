@@ -146,7 +146,9 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 			Guard:        guard,
 			Log:          log,
 		})
-	window, err := tracker.NewWindow(cfg.dedupWindow, windowSize, db)
+	// Unflushed markers live in the click writer, which reads the rest
+	// from the database.
+	window, err := tracker.NewWindow(cfg.dedupWindow, windowSize, a.recorder)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +162,7 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 	}
 	links := shortener.NewService(db, resolver)
 	links.OnDelete(window.Forget)
+	links.OnDelete(a.recorder.Forget)
 	messages, err := tracker.NewMessages(db, db, links, cfg.baseURL,
 		a.disp.Wake, time.Now)
 	if err != nil {
