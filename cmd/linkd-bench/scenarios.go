@@ -376,31 +376,11 @@ func (b *bencher) hot(ctx context.Context, srv *linkd,
 		b.rep.note("hot: %d of the first taps failed: %s", first.errs,
 			first.sample)
 	}
-	return func() (result, error) {
-		before, err := srv.api.stats(ctx, mainCampaign)
-		if err != nil {
-			return result{}, err
-		}
-		r := b.measure(ctx, srv.child, h, "hot: deduplicated taps",
-			b.loop(ps, b.cfg.conns, uniform(len(ps))))
-		d, err := b.statsSince(ctx, srv, mainCampaign, before)
-		r.Note = fmt.Sprintf("%d codes; events emitted during the run: %d "+
-			"(want 0); clicks counted: %d", len(ps), d.Events, d.Clicks)
-		return r, err
-	}, h.close, nil
-}
-
-// statsSince returns how the counters of campaign grew since before,
-// after waiting for linkd's counter flush (every second, in chunks).
-func (b *bencher) statsSince(ctx context.Context, srv *linkd,
-	campaign string, before campaignStats) (campaignStats, error) {
-	time.Sleep(2 * time.Second)
-	after, err := srv.api.stats(ctx, campaign)
-	return campaignStats{
-		Clicks:    after.Clicks - before.Clicks,
-		BotClicks: after.BotClicks - before.BotClicks,
-		Events:    after.Events - before.Events,
-	}, err
+	return b.counted(ctx, srv, h, "hot: deduplicated taps", ps,
+		func(d campaignStats) string {
+			return fmt.Sprintf("%d codes; events emitted during the run: "+
+				"%d (want 0); clicks counted: %d", len(ps), d.Events, d.Clicks)
+		}), h.close, nil
 }
 
 // uniformCodes returns the round of redirects of codes drawn from every
@@ -416,19 +396,12 @@ func (b *bencher) uniformCodes(ctx context.Context, srv *linkd,
 	}
 	h.tmpl.Method = http.MethodHead
 	ps := paths(codes)
-	return func() (result, error) {
-		before, err := srv.api.stats(ctx, mainCampaign)
-		if err != nil {
-			return result{}, err
-		}
-		r := b.measure(ctx, srv.child, h, "uniform: all links",
-			b.loop(ps, b.cfg.conns, uniform(len(ps))))
-		d, err := b.statsSince(ctx, srv, mainCampaign, before)
-		r.Note = fmt.Sprintf("HEAD of codes drawn from %d links, linkd "+
-			"caches 100000; visits counted: %d, events: %d (want 0)",
-			len(ps), d.BotClicks, d.Events)
-		return r, err
-	}, h.close, nil
+	return b.counted(ctx, srv, h, "uniform: all links", ps,
+		func(d campaignStats) string {
+			return fmt.Sprintf("HEAD of codes drawn from %d links, linkd "+
+				"caches 100000; visits counted: %d, events: %d (want 0)",
+				len(ps), d.BotClicks, d.Events)
+		}), h.close, nil
 }
 
 // bots returns the round of link-preview fetches of codes drawn from
@@ -440,19 +413,12 @@ func (b *bencher) bots(ctx context.Context, srv *linkd,
 		return nil, nil, err
 	}
 	ps := paths(codes)
-	return func() (result, error) {
-		before, err := srv.api.stats(ctx, mainCampaign)
-		if err != nil {
-			return result{}, err
-		}
-		r := b.measure(ctx, srv.child, h, "bots: preview fetches",
-			b.loop(ps, b.cfg.conns, uniform(len(ps))))
-		d, err := b.statsSince(ctx, srv, mainCampaign, before)
-		r.Note = fmt.Sprintf("%q on codes drawn from %d links; bot visits "+
-			"counted: %d, events: %d (want 0)", facebook, len(ps),
-			d.BotClicks, d.Events)
-		return r, err
-	}, h.close, nil
+	return b.counted(ctx, srv, h, "bots: preview fetches", ps,
+		func(d campaignStats) string {
+			return fmt.Sprintf("%q on codes drawn from %d links; bot "+
+				"visits counted: %d, events: %d (want 0)", facebook, len(ps),
+				d.BotClicks, d.Events)
+		}), h.close, nil
 }
 
 // unique returns the round of taps that each emit an event, durable
@@ -464,19 +430,43 @@ func (b *bencher) unique(ctx context.Context, srv *linkd,
 		return nil, nil, err
 	}
 	ps := paths(codes)
+	return b.counted(ctx, srv, h, "unique: every tap an event", ps,
+		func(d campaignStats) string {
+			return fmt.Sprintf("separate linkd, --dedup-window 1ms, %d "+
+				"links: %d events for %d taps counted (warm-up included)",
+				len(ps), d.Events, d.Clicks)
+		}), h.close, nil
+}
+
+// counted returns a round of h's requests for paths drawn uniformly from
+// ps, whose note says, through note, what srv counted meanwhile in the
+// main campaign.
+func (b *bencher) counted(ctx context.Context, srv *linkd, h *hitter,
+	name string, ps []string, note func(campaignStats) string) round {
 	return func() (result, error) {
 		before, err := srv.api.stats(ctx, mainCampaign)
 		if err != nil {
 			return result{}, err
 		}
-		r := b.measure(ctx, srv.child, h, "unique: every tap an event",
+		r := b.measure(ctx, srv.child, h, name,
 			b.loop(ps, b.cfg.conns, uniform(len(ps))))
 		d, err := b.statsSince(ctx, srv, mainCampaign, before)
-		r.Note = fmt.Sprintf("separate linkd, --dedup-window 1ms, %d "+
-			"links: %d events for %d taps counted (warm-up included)",
-			len(ps), d.Events, d.Clicks)
+		r.Note = note(d)
 		return r, err
-	}, h.close, nil
+	}
+}
+
+// statsSince returns how the counters of campaign grew since before,
+// after waiting for linkd's counter flush (every second, in chunks).
+func (b *bencher) statsSince(ctx context.Context, srv *linkd,
+	campaign string, before campaignStats) (campaignStats, error) {
+	time.Sleep(2 * time.Second)
+	after, err := srv.api.stats(ctx, campaign)
+	return campaignStats{
+		Clicks:    after.Clicks - before.Clicks,
+		BotClicks: after.BotClicks - before.BotClicks,
+		Events:    after.Events - before.Events,
+	}, err
 }
 
 // webhook measures the time from a click's 302 to its signed delivery,
