@@ -53,6 +53,13 @@ func decodeJournal(k, v []byte) (journalClick, error) {
 // is left for later commits a replay skips anyway.
 const maxTrim = 512
 
+// tally returns the counters the record's click adds to its link.
+func (j journalClick) tally() *tracker.Tally {
+	return &tracker.Tally{CampaignID: j.campaign, Phone: j.phone,
+		Clicks: 1, Events: 1, First: j.at, Last: j.at, Seen: j.at,
+		LastEvent: j.at, Seq: j.seq}
+}
+
 // trimJournal deletes up to n of the oldest records, those up to seq,
 // which the link records have applied.
 func trimJournal(journal *bolt.Bucket, seq uint64, n int) error {
@@ -92,10 +99,7 @@ func replayJournal(tx *bolt.Tx) error {
 			j.seq <= decodeLinkStats(stats.Get([]byte(j.code))).Journal {
 			continue
 		}
-		t := &tracker.Tally{CampaignID: j.campaign, Phone: j.phone,
-			Clicks: 1, Events: 1, First: j.at, Last: j.at, Seen: j.at,
-			LastEvent: j.at, Seq: j.seq}
-		if err := cc.update(j.code, t, nil); err != nil {
+		if err := cc.update(j.code, j.tally(), nil); err != nil {
 			return err
 		}
 	}
@@ -105,23 +109,36 @@ func replayJournal(tx *bolt.Tx) error {
 	return trimJournal(journal, last, math.MaxInt)
 }
 
-// deleteJournalOf deletes the journal records of code, for a link being
-// deleted, so that a new link given the code never counts them.
-func deleteJournalOf(tx *bolt.Tx, code string) error {
-	c := tx.Bucket(bucketJournal).Cursor()
+// applyJournalOf applies the journal records of code that its record
+// has not, and deletes them: for a link being deleted, whose campaign
+// keeps its clicks, and whose code a new link must not inherit them with.
+func applyJournalOf(tx *bolt.Tx, code string) error {
+	journal := tx.Bucket(bucketJournal)
+	applied := decodeLinkStats(tx.Bucket(bucketLinkStats).Get([]byte(code))).Journal
+	cc := newClickCommit(tx)
 	var doomed [][]byte
+	c := journal.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		j, err := decodeJournal(k, v)
 		if err != nil {
 			return err
 		}
-		if j.code == code {
-			doomed = append(doomed, append([]byte(nil), k...))
+		if j.code != code {
+			continue
+		}
+		doomed = append(doomed, append([]byte(nil), k...))
+		if j.seq <= applied {
+			continue
+		}
+		if err := cc.update(code, j.tally(), nil); err != nil {
+			return err
 		}
 	}
-	b := tx.Bucket(bucketJournal)
+	if err := cc.finish(); err != nil {
+		return err
+	}
 	for _, k := range doomed {
-		if err := b.Delete(k); err != nil {
+		if err := journal.Delete(k); err != nil {
 			return err
 		}
 	}

@@ -134,7 +134,7 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 			return err
 		}
 		k := []byte(code)
-		if err := deleteJournalOf(tx, code); err != nil {
+		if err := applyJournalOf(tx, code); err != nil {
 			return err
 		}
 		if decodeLinkStats(tx.Bucket(bucketLinkStats).Get(k)).Clicks > 0 {

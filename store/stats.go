@@ -254,9 +254,14 @@ func (cc *clickCommit) update(code string, t *tracker.Tally,
 		c = &CampaignStats{}
 		cc.camps[t.CampaignID] = c
 	}
-	if s.Clicks == 0 && t.Clicks > 0 && leadIsNew(cc.tx, t.CampaignID, t.Phone,
-		code) {
-		c.LeadsClicked++
+	if s.Clicks == 0 && t.Clicks > 0 {
+		isNew, err := leadIsNew(cc.tx, t.CampaignID, t.Phone, code)
+		if err != nil {
+			return err
+		}
+		if isNew {
+			c.LeadsClicked++
+		}
 	}
 	addTally(&s, t)
 	c.Clicks += t.Clicks
@@ -318,25 +323,39 @@ func addTally(s *LinkStats, t *tracker.Tally) {
 	}
 }
 
+// siblingScan is how many of a lead's other links in a campaign leadIsNew
+// reads before it keeps the answer in leads_clicked instead.
+const siblingScan = 64
+
 // leadIsNew reports whether a click on the link code, its first, is the
 // lead's first in campaign: no other link of the lead there was clicked,
-// nor one deleted after a click (leads_clicked remembers those). It only
-// reads, so that a lead's first click dirties no page of its own.
-func leadIsNew(tx *bolt.Tx, campaign, phone, code string) bool {
+// nor one deleted after a click. It mostly only reads, so that a lead's
+// first click dirties no page of its own: leads_clicked keeps the leads
+// of deleted clicked links, and those with more than siblingScan links,
+// whose next check is then one lookup.
+func leadIsNew(tx *bolt.Tx, campaign, phone, code string) (bool, error) {
 	lead := join([]byte(campaign), []byte(phone))
-	if tx.Bucket(bucketLeadsClicked).Get(lead) != nil {
-		return false
+	marks := tx.Bucket(bucketLeadsClicked)
+	if marks.Get(lead) != nil {
+		return false, nil
 	}
 	prefix := append(lead, 0)
 	stats := tx.Bucket(bucketLinkStats)
 	c := tx.Bucket(bucketLinksByCamp).Cursor()
+	clicked, scanned := false, 0
 	for k, _ := c.Seek(prefix); bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		scanned++
 		other := k[len(prefix):]
 		if string(other) != code && decodeLinkStats(stats.Get(other)).Clicks > 0 {
-			return false
+			clicked = true
+			break
 		}
 	}
-	return true
+	if scanned > siblingScan {
+		// The lead clicks now, or did before: either way it has clicked.
+		return !clicked, marks.Put(lead, nil)
+	}
+	return !clicked, nil
 }
 
 // rememberLead keeps, for leadIsNew, that the lead of a clicked link being

@@ -795,3 +795,90 @@ func TestLeadsClickedCountsLeads(t *testing.T) {
 		}
 	}
 }
+
+// emitted returns an emitted click on l at at, with its event.
+func emitted(ids *emitter.IDs, l *shortener.Link, at time.Time) tracker.Emitted {
+	ev := emitter.ClickEvent(ids.New("evt_", at), l.CampaignID,
+		emitter.Lead{Phone: l.Phone}, l.URL, "https://s.test/"+l.Code, at)
+	return tracker.Emitted{Code: l.Code, CampaignID: l.CampaignID,
+		Phone: l.Phone, At: at, Event: ev}
+}
+
+// TestDeleteLinkKeepsUnflushedClicks deletes a link whose emitted click
+// is in the journal only: the campaign keeps the click and its lead, and
+// a new link given the code starts from nothing, also after a reopen.
+func TestDeleteLinkKeepsUnflushedClicks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "linkd.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLink("gone0001", "camp1", "+15555550101")
+	createLinks(t, db, l)
+	_, err = db.CommitClicks(ctx, tracker.Batch{
+		Emitted: []tracker.Emitted{emitted(emitter.NewIDs(), l, t0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.DeleteLink(ctx, l.Code); err != nil {
+		t.Fatal(err)
+	}
+	createLinks(t, db, newLink("gone0001", "camp1", "+15555550102"))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	want := store.CampaignStats{Links: 1, Clicks: 1, Events: 1,
+		LeadsClicked: 1}
+	got, err := db.CampaignStats(ctx, "camp1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("campaign stats (-want +got):\n%s", diff)
+	}
+	s, err := db.LinkStats(ctx, l.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s != (store.LinkStats{}) {
+		t.Errorf("the new link's stats = %+v, want none", s)
+	}
+}
+
+// TestLeadsClickedManyLinks clicks every link of a lead with many links
+// in a campaign, newest code first, so that each check finds its clicked
+// siblings last: the lead counts once.
+func TestLeadsClickedManyLinks(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	var links []*shortener.Link
+	for i := range 200 {
+		links = append(links, newLink(fmt.Sprintf("many%04d", i), "camp1",
+			"+15555550101"))
+	}
+	createLinks(t, db, links...)
+	for i := len(links) - 1; i >= 0; i-- {
+		_, err := db.CommitClicks(ctx, tracker.Batch{
+			Tallies: map[string]*tracker.Tally{links[i].Code: {
+				CampaignID: "camp1", Phone: "+15555550101", Clicks: 1,
+				First: t0, Last: t0, Seen: t0}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := db.CampaignStats(ctx, "camp1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.LeadsClicked != 1 || s.Clicks != 200 {
+		t.Errorf("leads clicked %d, clicks %d; want 1 and 200",
+			s.LeadsClicked, s.Clicks)
+	}
+}

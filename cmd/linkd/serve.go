@@ -161,8 +161,10 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 		return nil, err
 	}
 	links := shortener.NewService(db, resolver)
-	links.OnDelete(window.Forget)
+	// The writer's markers go first: the window, missing a code, reads
+	// them.
 	links.OnDelete(a.recorder.Forget)
+	links.OnDelete(window.Forget)
 	messages, err := tracker.NewMessages(db, db, links, cfg.baseURL,
 		a.disp.Wake, time.Now)
 	if err != nil {
