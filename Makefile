@@ -34,8 +34,10 @@ fuzz:
 demo: build
 	$(GO) run ./cmd/linkd-demo -linkd $(BIN)
 
-# Load test over loopback against a fresh linkd; BENCHFLAGS=-quick for a
-# short run. Results also go to bench.json.
+# Load test over loopback against a fresh linkd: the redirect scenarios in
+# three interleaved rounds, each row their median; BENCHFLAGS=-quick for a
+# short run of one round, BENCHFLAGS="-only hot,unique" for some of them.
+# Results also go to bench.json.
 bench: build
 	$(GO) run ./cmd/linkd-bench -linkd $(BIN) $(BENCHFLAGS)
 

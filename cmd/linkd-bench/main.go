@@ -39,7 +39,10 @@
 // Rates and latencies come from one client on the same machine as the
 // server, so they are comparable within one run, not across machines.
 // CPU per request is the linkd process's user and system time over the
-// measured part of a scenario divided by its requests.
+// measured part of a scenario divided by its requests; for the redirect
+// scenarios, that part lasts until linkd's counters have settled (stopped
+// changing for longer than its one-second flush), so the counters the
+// requests left to write are theirs, and no round starts on another's.
 //
 // Limitations: the client is net/http, which costs about as much CPU per
 // request as the server, so on a small machine the client caps every

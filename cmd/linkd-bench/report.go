@@ -228,9 +228,6 @@ func rate(v float64, unit string) string {
 }
 
 func ms(v float64) string {
-	if v == 0 {
-		return "-"
-	}
 	return strconv.FormatFloat(v, 'f', 2, 64) + "ms"
 }
 

@@ -310,13 +310,22 @@ func (b *bencher) loop(ps []string, conns int,
 // with the server's CPU time read around it.
 func (b *bencher) measure(ctx context.Context, srv *child, h *hitter,
 	name string, l loop) result {
+	return b.measureUntil(ctx, srv, h, name, l, func() {})
+}
+
+// measureUntil is measure with the server's CPU time read once settled
+// has returned as well: the work the requests left behind is theirs.
+func (b *bencher) measureUntil(ctx context.Context, srv *child, h *hitter,
+	name string, l loop, settled func()) result {
 	b.progress("%s: %v warm-up, %v at %d conns", name, b.cfg.warmup,
 		l.dur, l.conns)
 	warm := l
 	warm.dur = b.cfg.warmup
 	h.closedLoop(ctx, warm)
+	settled()
 	cpu0 := srv.cpu()
 	r := h.closedLoop(ctx, l)
+	settled()
 	return r.result(name, l.conns, cpuSince(srv, cpu0))
 }
 
@@ -433,40 +442,66 @@ func (b *bencher) unique(ctx context.Context, srv *linkd,
 	return b.counted(ctx, srv, h, "unique: every tap an event", ps,
 		func(d campaignStats) string {
 			return fmt.Sprintf("separate linkd, --dedup-window 1ms, %d "+
-				"links: %d events for %d taps counted (warm-up included)",
+				"links: %d events for %d taps counted",
 				len(ps), d.Events, d.Clicks)
 		}), h.close, nil
 }
 
 // counted returns a round of h's requests for paths drawn uniformly from
 // ps, whose note says, through note, what srv counted meanwhile in the
-// main campaign.
+// main campaign. The round starts and ends once srv's counters have
+// settled, so that no round works off another's counters, and its CPU
+// time includes writing its own.
 func (b *bencher) counted(ctx context.Context, srv *linkd, h *hitter,
 	name string, ps []string, note func(campaignStats) string) round {
 	return func() (result, error) {
-		before, err := srv.api.stats(ctx, mainCampaign)
-		if err != nil {
-			return result{}, err
+		// Settled after the warm-up, then after the run.
+		var seen []campaignStats
+		var err error
+		settle := func() {
+			if err == nil {
+				var s campaignStats
+				s, err = b.settle(ctx, srv, mainCampaign)
+				seen = append(seen, s)
+			}
 		}
-		r := b.measure(ctx, srv.child, h, name,
-			b.loop(ps, b.cfg.conns, uniform(len(ps))))
-		d, err := b.statsSince(ctx, srv, mainCampaign, before)
-		r.Note = note(d)
+		r := b.measureUntil(ctx, srv.child, h, name,
+			b.loop(ps, b.cfg.conns, uniform(len(ps))), settle)
+		if err != nil {
+			return r, err
+		}
+		before, after := seen[0], seen[1]
+		r.Note = note(campaignStats{
+			Clicks:    after.Clicks - before.Clicks,
+			BotClicks: after.BotClicks - before.BotClicks,
+			Events:    after.Events - before.Events,
+		})
 		return r, err
 	}
 }
 
-// statsSince returns how the counters of campaign grew since before,
-// after waiting for linkd's counter flush (every second, in chunks).
-func (b *bencher) statsSince(ctx context.Context, srv *linkd,
-	campaign string, before campaignStats) (campaignStats, error) {
-	time.Sleep(2 * time.Second)
-	after, err := srv.api.stats(ctx, campaign)
-	return campaignStats{
-		Clicks:    after.Clicks - before.Clicks,
-		BotClicks: after.BotClicks - before.BotClicks,
-		Events:    after.Events - before.Events,
-	}, err
+// settleEvery is how long the counters of a settled campaign stay the
+// same: longer than linkd's flush interval of a second.
+const settleEvery = 1200 * time.Millisecond
+
+// settle waits until the counters of campaign stop changing, which they
+// do once linkd has flushed what it tallied, and returns them.
+func (b *bencher) settle(ctx context.Context, srv *linkd,
+	campaign string) (campaignStats, error) {
+	last, err := srv.api.stats(ctx, campaign)
+	for err == nil {
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-time.After(settleEvery):
+		}
+		var now campaignStats
+		if now, err = srv.api.stats(ctx, campaign); err == nil && now == last {
+			return now, nil
+		}
+		last = now
+	}
+	return last, err
 }
 
 // webhook measures the time from a click's 302 to its signed delivery,
