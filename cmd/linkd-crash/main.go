@@ -3,7 +3,9 @@
 // webhook endpoint is down, kills the child with SIGKILL at a random
 // moment, restarts it, brings the endpoint up, and checks that every tap
 // answered with a 302 before the kill produced exactly one event id,
-// delivered at least once and correctly signed, and that `linkd check`
+// delivered at least once and correctly signed, that the restarted linkd
+// counts each of those taps' links one click and one event (their
+// counters come back from the click journal), and that `linkd check`
 // passes on the database. It repeats that for -rounds rounds.
 package main
 
@@ -67,10 +69,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		total.add(r)
 	}
 	fmt.Fprintf(out, "total over %d kills: %s\n", c.rounds, total)
-	if total.lost > 0 || total.split > 0 || total.unverified > 0 || total.badChecks > 0 {
+	if total.lost > 0 || total.split > 0 || total.unverified > 0 ||
+		total.badChecks > 0 || total.miscounted > 0 {
 		return fmt.Errorf("%d events lost, %d taps with more than one event id, "+
-			"%d unverified deliveries, %d failed checks", total.lost, total.split,
-			total.unverified, total.badChecks)
+			"%d unverified deliveries, %d failed checks, %d miscounted taps",
+			total.lost, total.split, total.unverified, total.badChecks,
+			total.miscounted)
 	}
 	return nil
 }
@@ -84,6 +88,7 @@ type tally struct {
 	duplicates int // deliveries of an id already delivered (allowed)
 	unverified int // deliveries whose signature did not verify
 	badChecks  int // rounds whose database failed linkd check
+	miscounted int // answered taps whose link does not count one event
 }
 
 func (t *tally) add(o tally) {
@@ -94,11 +99,12 @@ func (t *tally) add(o tally) {
 	t.duplicates += o.duplicates
 	t.unverified += o.unverified
 	t.badChecks += o.badChecks
+	t.miscounted += o.miscounted
 }
 
 func (t tally) String() string {
 	return fmt.Sprintf("%d taps answered, %d events delivered, %d lost, "+
-		"%d split ids, %d repeat deliveries, %d unverified, %d failed checks",
-		t.answered, t.delivered, t.lost, t.split, t.duplicates, t.unverified,
-		t.badChecks)
+		"%d split ids, %d repeat deliveries, %d unverified, %d failed checks, "+
+		"%d miscounted", t.answered, t.delivered, t.lost, t.split, t.duplicates,
+		t.unverified, t.badChecks, t.miscounted)
 }

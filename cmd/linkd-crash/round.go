@@ -61,8 +61,24 @@ func round(ctx context.Context, c config, db string,
 	for !rc.hasAll(second.public, answered) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	second.stop()
 	t := rc.judge(second.public, answered)
+	// The counters came back from the click journal: each answered tap's
+	// link counts its one event, once.
+	for _, code := range answered {
+		var st struct{ Clicks, Events int }
+		err := second.call("GET", "/api/v1/links/"+code+"/stats", nil, &st)
+		if err != nil {
+			return tally{}, err
+		}
+		if st.Clicks != 1 || st.Events != 1 {
+			t.miscounted++
+			if t.miscounted == 1 {
+				fmt.Printf("link %s counts %d clicks and %d events, want 1 and 1\n",
+					code, st.Clicks, st.Events)
+			}
+		}
+	}
+	second.stop()
 	if out, err := exec.Command(c.linkd, "check", "--db", db).CombinedOutput(); err != nil {
 		t.badChecks++
 		fmt.Printf("linkd check: %v\n%s", err, out)
