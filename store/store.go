@@ -73,7 +73,7 @@ func Open(path string) (*DB, error) {
 	// backup download. The free page list is not written with every
 	// commit but rebuilt by a scan at open: commits write fewer pages.
 	opts := &bolt.Options{Timeout: time.Second,
-		FreelistType: bolt.FreelistArrayType, InitialMmapSize: 1 << 30,
+		FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30,
 		NoFreelistSync: true}
 	b, err := bolt.Open(path, 0o600, opts)
 	if err != nil {
