@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -21,13 +20,9 @@ import (
 // applied, which makes a replay skip what a flush already counted.
 
 func encodeJournal(e *tracker.Emitted) []byte {
-	v := make([]byte, 0, 8+len(e.Code)+len(e.CampaignID)+len(e.Phone)+2)
-	v = binary.BigEndian.AppendUint64(v, uint64(e.At.UnixNano()))
-	v = append(v, e.Code...)
-	v = append(v, 0)
-	v = append(v, e.CampaignID...)
-	v = append(v, 0)
-	return append(v, e.Phone...)
+	v := binary.BigEndian.AppendUint64(nil, uint64(e.At.UnixNano()))
+	return append(v, join([]byte(e.Code), []byte(e.CampaignID),
+		[]byte(e.Phone))...)
 }
 
 // journalClick is one decoded journal record.
@@ -48,17 +43,17 @@ func decodeJournal(k, v []byte) (journalClick, error) {
 		at:    time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()}, nil
 }
 
+// tally returns the counters the record's click adds to its link.
+func (j journalClick) tally() *tracker.Tally {
+	t := &tracker.Tally{CampaignID: j.campaign, Phone: j.phone}
+	t.AddEvent(j.at, j.seq)
+	return t
+}
+
 // maxTrim is how many applied journal records one commit deletes: a
 // flush's worth at once would hold up the clicks of its commit, and what
 // is left for later commits a replay skips anyway.
 const maxTrim = 512
-
-// tally returns the counters the record's click adds to its link.
-func (j journalClick) tally() *tracker.Tally {
-	return &tracker.Tally{CampaignID: j.campaign, Phone: j.phone,
-		Clicks: 1, Events: 1, First: j.at, Last: j.at, Seen: j.at,
-		LastEvent: j.at, Seq: j.seq}
-}
 
 // trimJournal deletes up to n of the oldest records, those up to seq,
 // which the link records have applied.
@@ -78,23 +73,37 @@ func trimJournal(journal *bolt.Bucket, seq uint64, n int) error {
 }
 
 // replayJournal applies, at open, the journal records that a stop
-// without a flush left, skipping those a link's record already counts,
-// and empties the journal.
+// without a flush left, and empties the journal.
 func replayJournal(tx *bolt.Tx) error {
+	return applyJournal(tx, func(string) bool { return true })
+}
+
+// applyJournalOf applies the journal records of code, for a link being
+// deleted: its campaign keeps their clicks, and a new link given the code
+// does not inherit them. It reads the whole journal, which holds about a
+// second of clicks.
+func applyJournalOf(tx *bolt.Tx, code string) error {
+	return applyJournal(tx, func(c string) bool { return c == code })
+}
+
+// applyJournal applies the journal records whose code mine accepts,
+// skipping those their link's record already counts or whose link is
+// gone, and deletes them.
+func applyJournal(tx *bolt.Tx, mine func(code string) bool) error {
 	journal := tx.Bucket(bucketJournal)
-	c := journal.Cursor()
-	k, _ := c.Last()
-	if k == nil {
-		return nil
-	}
-	last := binary.BigEndian.Uint64(k)
-	cc := newClickCommit(tx)
 	links, stats := tx.Bucket(bucketLinks), tx.Bucket(bucketLinkStats)
+	cc := newClickCommit(tx)
+	var done [][]byte
+	c := journal.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		j, err := decodeJournal(k, v)
 		if err != nil {
 			return err
 		}
+		if !mine(j.code) {
+			continue
+		}
+		done = append(done, bytes.Clone(k))
 		if links.Get([]byte(j.code)) == nil ||
 			j.seq <= decodeLinkStats(stats.Get([]byte(j.code))).Journal {
 			continue
@@ -106,38 +115,7 @@ func replayJournal(tx *bolt.Tx) error {
 	if err := cc.finish(); err != nil {
 		return err
 	}
-	return trimJournal(journal, last, math.MaxInt)
-}
-
-// applyJournalOf applies the journal records of code that its record
-// has not, and deletes them: for a link being deleted, whose campaign
-// keeps its clicks, and whose code a new link must not inherit them with.
-func applyJournalOf(tx *bolt.Tx, code string) error {
-	journal := tx.Bucket(bucketJournal)
-	applied := decodeLinkStats(tx.Bucket(bucketLinkStats).Get([]byte(code))).Journal
-	cc := newClickCommit(tx)
-	var doomed [][]byte
-	c := journal.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		j, err := decodeJournal(k, v)
-		if err != nil {
-			return err
-		}
-		if j.code != code {
-			continue
-		}
-		doomed = append(doomed, append([]byte(nil), k...))
-		if j.seq <= applied {
-			continue
-		}
-		if err := cc.update(code, j.tally(), nil); err != nil {
-			return err
-		}
-	}
-	if err := cc.finish(); err != nil {
-		return err
-	}
-	for _, k := range doomed {
+	for _, k := range done {
 		if err := journal.Delete(k); err != nil {
 			return err
 		}

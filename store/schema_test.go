@@ -20,37 +20,15 @@ import (
 // were kept: its buckets and a link, and no schema_version in meta.
 func TestOpenMigratesVersionZero(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "linkd.db")
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = b.Update(func(tx *bolt.Tx) error {
-		for _, kv := range []struct{ bucket, key, value string }{
-			{"meta", "", ""},
-			{"links", "old00001", `{"code":"old00001",` +
-				`"url":"https://example.com/old","campaignId":"camp1",` +
-				`"phone":"+15555550100","createdAt":"2024-01-28T12:00:00Z"}`},
-			{"links_by_campaign", "camp1\x00+15555550100\x00old00001", ""},
-			{"links_by_phone", "+15555550100\x00old00001", ""},
-			{"campaign_stats", "camp1", `{"links":1}`},
-		} {
-			bk, err := tx.CreateBucketIfNotExists([]byte(kv.bucket))
-			if err != nil {
-				return err
-			}
-			if kv.key == "" {
-				continue
-			}
-			if err := bk.Put([]byte(kv.key), []byte(kv.value)); err != nil {
-				return err
-			}
-		}
-		return nil
+	putRaw(t, path, []rawRecord{
+		{"meta", "", ""},
+		{"links", "old00001", `{"code":"old00001",` +
+			`"url":"https://example.com/old","campaignId":"camp1",` +
+			`"phone":"+15555550100","createdAt":"2024-01-28T12:00:00Z"}`},
+		{"links_by_campaign", "camp1\x00+15555550100\x00old00001", ""},
+		{"links_by_phone", "+15555550100\x00old00001", ""},
+		{"campaign_stats", "camp1", `{"links":1}`},
 	})
-	b.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	db, err := store.Open(path)
 	if err != nil {
@@ -113,10 +91,6 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 // and finds them all in the binary records of version 2.
 func TestOpenMigratesVersionOne(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "linkd.db")
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	hour := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
 	point := append([]byte("lold00001\x00"), make([]byte, 8)...)
 	binary.BigEndian.PutUint64(point[len(point)-8:], uint64(hour.Unix()))
@@ -125,34 +99,19 @@ func TestOpenMigratesVersionOne(t *testing.T) {
 	binary.BigEndian.PutUint64(value[8:], 2)
 	one := make([]byte, 8)
 	binary.BigEndian.PutUint64(one, 1)
-	err = b.Update(func(tx *bolt.Tx) error {
-		for _, kv := range []struct{ bucket, key, value string }{
-			{"meta", "schema_version", string(one)},
-			{"links", "old00001", `{"code":"old00001",` +
-				`"url":"https://example.com/old","campaignId":"camp1",` +
-				`"phone":"+15555550100","externalLeadId":"lead-1",` +
-				`"createdAt":"2024-01-28T12:00:00Z","expiresAt":null,"disabled":true}`},
-			{"links_by_campaign", "camp1\x00+15555550100\x00old00001", ""},
-			{"links_by_phone", "+15555550100\x00old00001", ""},
-			{"campaign_stats", "camp1", `{"links":1}`},
-			{"link_stats", "old00001", `{"clicks":3,"botClicks":2,"events":1,` +
-				`"lastEventAt":"2026-12-04T15:04:05Z"}`},
-			{"series", string(point), string(value)},
-		} {
-			bk, err := tx.CreateBucketIfNotExists([]byte(kv.bucket))
-			if err != nil {
-				return err
-			}
-			if err := bk.Put([]byte(kv.key), []byte(kv.value)); err != nil {
-				return err
-			}
-		}
-		return nil
+	putRaw(t, path, []rawRecord{
+		{"meta", "schema_version", string(one)},
+		{"links", "old00001", `{"code":"old00001",` +
+			`"url":"https://example.com/old","campaignId":"camp1",` +
+			`"phone":"+15555550100","externalLeadId":"lead-1",` +
+			`"createdAt":"2024-01-28T12:00:00Z","expiresAt":null,"disabled":true}`},
+		{"links_by_campaign", "camp1\x00+15555550100\x00old00001", ""},
+		{"links_by_phone", "+15555550100\x00old00001", ""},
+		{"campaign_stats", "camp1", `{"links":1}`},
+		{"link_stats", "old00001", `{"clicks":3,"botClicks":2,"events":1,` +
+			`"lastEventAt":"2026-12-04T15:04:05Z"}`},
+		{"series", string(point), string(value)},
 	})
-	b.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	db, err := store.Open(path)
 	if err != nil {
@@ -178,4 +137,28 @@ func TestOpenMigratesVersionOne(t *testing.T) {
 	if err != nil || len(r.Problems) != 0 {
 		t.Errorf("check after migration: %+v %v", r.Problems, err)
 	}
+}
+
+// rawRecord is one key of a bucket as an older linkd wrote it; an empty
+// key only creates the bucket.
+type rawRecord struct{ bucket, key, value string }
+
+// putRaw writes records to the bbolt file at path, bypassing the store.
+func putRaw(tb testing.TB, path string, records []rawRecord) {
+	tb.Helper()
+	editFile(tb, path, func(tx *bolt.Tx) error {
+		for _, r := range records {
+			b, err := tx.CreateBucketIfNotExists([]byte(r.bucket))
+			if err != nil {
+				return err
+			}
+			if r.key == "" {
+				continue
+			}
+			if err := b.Put([]byte(r.key), []byte(r.value)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

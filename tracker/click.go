@@ -38,14 +38,46 @@ type Tally struct {
 	Recent     []VisitRecord
 }
 
-// add logs a bot visit, dropping the oldest when Recent is full.
-func (t *Tally) add(v VisitRecord) {
+// AddEvent counts a lead's click at at that emitted an event, whose click
+// journal record is seq.
+func (t *Tally) AddEvent(at time.Time, seq uint64) {
+	t.addClick(at)
+	t.Events++
+	if at.After(t.LastEvent) {
+		t.LastEvent = at
+	}
+	t.Seq = max(t.Seq, seq)
+}
+
+// addClick counts a lead's click at at.
+func (t *Tally) addClick(at time.Time) {
+	if t.Clicks == 0 || at.Before(t.First) {
+		t.First = at
+	}
+	if at.After(t.Last) {
+		t.Last = at
+	}
+	t.Clicks++
+	t.saw(at)
+}
+
+// addBot counts a bot visit and logs it, dropping the oldest logged when
+// Recent is full.
+func (t *Tally) addBot(v VisitRecord) {
+	t.BotClicks++
+	t.saw(v.At)
 	if len(t.Recent) < RecentVisits {
 		t.Recent = append(t.Recent, v)
 		return
 	}
 	copy(t.Recent, t.Recent[1:])
 	t.Recent[RecentVisits-1] = v
+}
+
+func (t *Tally) saw(at time.Time) {
+	if at.After(t.Seen) {
+		t.Seen = at
+	}
 }
 
 // Emitted is a lead's click that produced a lead.link_clicked event. Its

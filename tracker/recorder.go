@@ -194,14 +194,10 @@ func (r *Recorder) Count(code, campaign, phone string, reason Reason,
 	agent string, at time.Time) {
 	r.mu.Lock()
 	t := r.tally(code, campaign, phone)
-	if at.After(t.Seen) {
-		t.Seen = at
-	}
 	if reason == Human {
-		t.click(at)
+		t.addClick(at)
 	} else {
-		t.BotClicks++
-		t.add(VisitRecord{At: at, Reason: reason, Agent: cutAgent(agent)})
+		t.addBot(VisitRecord{At: at, Reason: reason, Agent: cutAgent(agent)})
 	}
 	r.mu.Unlock()
 }
@@ -252,29 +248,9 @@ func (r *Recorder) tally(code, campaign, phone string) *Tally {
 	return t
 }
 
-// click counts a lead's click at at.
-func (t *Tally) click(at time.Time) {
-	if t.Clicks == 0 || at.Before(t.First) {
-		t.First = at
-	}
-	if at.After(t.Last) {
-		t.Last = at
-	}
-	t.Clicks++
-}
-
 // emitted tallies a committed emitted click. r.mu is held.
 func (r *Recorder) emitted(e *Emitted) {
-	t := r.tally(e.Code, e.CampaignID, e.Phone)
-	t.click(e.At)
-	if e.At.After(t.Seen) {
-		t.Seen = e.At
-	}
-	t.Events++
-	if e.At.After(t.LastEvent) {
-		t.LastEvent = e.At
-	}
-	t.Seq = max(t.Seq, e.Seq)
+	r.tally(e.Code, e.CampaignID, e.Phone).AddEvent(e.At, e.Seq)
 	r.seq = max(r.seq, e.Seq)
 }
 

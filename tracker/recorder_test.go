@@ -81,6 +81,18 @@ func emittedClick(ids *emitter.IDs, l *shortener.Link,
 		Phone: l.Phone, At: ev.Time, Event: ev}
 }
 
+// emittedClicks returns n emitted clicks a millisecond apart, on links in
+// turn.
+func emittedClicks(ids *emitter.IDs, links []*shortener.Link,
+	n int) []tracker.Emitted {
+	es := make([]tracker.Emitted, n)
+	for i := range es {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		es[i] = emittedClick(ids, links[i%len(links)], at)
+	}
+	return es
+}
+
 func linkStats(tb testing.TB, db *store.DB, code string) store.LinkStats {
 	tb.Helper()
 	s, err := db.LinkStats(context.Background(), code)
@@ -164,12 +176,7 @@ func TestRecorderConcurrentRecords(t *testing.T) {
 	})
 
 	const n = 200
-	ids := emitter.NewIDs()
-	es := make([]tracker.Emitted, n)
-	for i := range es {
-		at := t0.Add(time.Duration(i) * time.Millisecond)
-		es[i] = emittedClick(ids, links[i%len(links)], at)
-	}
+	es := emittedClicks(emitter.NewIDs(), links, n)
 	for i, err := range recordAll(r, es) {
 		if err != nil {
 			t.Errorf("Record %d: %v", i, err)
@@ -413,12 +420,7 @@ func TestRecorderGroupCommit(t *testing.T) {
 		tracker.RecorderOptions{FlushEvery: time.Hour})
 
 	const n = 1000
-	ids := emitter.NewIDs()
-	es := make([]tracker.Emitted, n)
-	for i := range es {
-		at := t0.Add(time.Duration(i) * time.Millisecond)
-		es[i] = emittedClick(ids, links[i%len(links)], at)
-	}
+	es := emittedClicks(emitter.NewIDs(), links, n)
 	for i, err := range recordAll(r, es) {
 		if err != nil {
 			t.Fatalf("Record %d: %v", i, err)

@@ -46,28 +46,38 @@ func NewWindow(size time.Duration, capacity int, markers Markers) (*Window, erro
 func (w *Window) Admit(ctx context.Context, code string,
 	now time.Time) (emit bool, prev time.Time, err error) {
 	w.mu.Lock()
-	last, ok := w.last.Get(code)
-	w.mu.Unlock()
-	if !ok {
-		if last, err = w.markers.LastEvent(ctx, code); err != nil {
-			return false, time.Time{}, err
-		}
+	if last, ok := w.last.Get(code); ok {
+		emit, prev = w.decide(code, last, now)
+		w.mu.Unlock()
+		return emit, prev, nil
 	}
+	w.mu.Unlock()
 
+	// Not in memory: the stored marker, read without the lock.
+	last, err := w.markers.LastEvent(ctx, code)
+	if err != nil {
+		return false, time.Time{}, err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if cur, ok := w.last.Get(code); ok {
 		// Another click filled the entry meanwhile; it is newer.
 		last = cur
+	} else if !last.IsZero() {
+		w.last.Add(code, last)
 	}
+	emit, prev = w.decide(code, last, now)
+	return emit, prev, nil
+}
+
+// decide reports whether a click at now emits, given the link's last
+// event time, and makes now the last one if so. w.mu is held.
+func (w *Window) decide(code string, last, now time.Time) (bool, time.Time) {
 	if !last.IsZero() && now.Before(last.Add(w.size)) {
-		if !ok {
-			w.last.Add(code, last)
-		}
-		return false, time.Time{}, nil
+		return false, time.Time{}
 	}
 	w.last.Add(code, now)
-	return true, last, nil
+	return true, last
 }
 
 // Undo restores the last event time of code to prev after the event

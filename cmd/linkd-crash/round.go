@@ -141,12 +141,18 @@ func (c *child) stop() {
 	}
 }
 
+// call sends body, as JSON when not nil, to the admin API as the admin
+// and decodes the answer into out.
 func (c *child) call(method, path string, body, out any) error {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
+	var r io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, c.admin+path, bytes.NewReader(raw))
+	req, err := http.NewRequest(method, c.admin+path, r)
 	if err != nil {
 		return err
 	}
