@@ -767,29 +767,34 @@ func TestLeadsClickedCountsLeads(t *testing.T) {
 		}
 		return s.LeadsClicked
 	}
+	const a, b = "+15555550101", "+15555550102"
+	on := func(code, campaign, phone string) func() {
+		return func() { click(code, campaign, phone) }
+	}
 	steps := []struct {
 		what         string
 		do           func()
 		camp1, camp2 int64
 	}{
-		{"first link of lead A", func() { click("leadA1", "camp1", "+15555550101") }, 1, 0},
-		{"its second link", func() { click("leadA2", "camp1", "+15555550101") }, 1, 0},
-		{"again", func() { click("leadA2", "camp1", "+15555550101") }, 1, 0},
-		{"lead B", func() { click("leadB1", "camp1", "+15555550102") }, 2, 0},
-		{"lead A in another campaign", func() { click("leadA9", "camp2", "+15555550101") }, 2, 1},
+		{"first link of lead A", on("leadA1", "camp1", a), 1, 0},
+		{"its second link", on("leadA2", "camp1", a), 1, 0},
+		{"again", on("leadA2", "camp1", a), 1, 0},
+		{"lead B", on("leadB1", "camp1", b), 2, 0},
+		{"lead A in another campaign", on("leadA9", "camp2", a), 2, 1},
 		{"both of A's links deleted, a new one clicked", func() {
 			for _, code := range []string{"leadA1", "leadA2"} {
 				if err := db.DeleteLink(ctx, code); err != nil {
 					t.Fatal(err)
 				}
 			}
-			createLinks(t, db, newLink("leadA3", "camp1", "+15555550101"))
-			click("leadA3", "camp1", "+15555550101")
+			createLinks(t, db, newLink("leadA3", "camp1", a))
+			click("leadA3", "camp1", a)
 		}, 2, 1},
 	}
 	for _, s := range steps {
 		s.do()
-		if got1, got2 := leads("camp1"), leads("camp2"); got1 != s.camp1 || got2 != s.camp2 {
+		got1, got2 := leads("camp1"), leads("camp2")
+		if got1 != s.camp1 || got2 != s.camp2 {
 			t.Errorf("after %s: leads clicked %d and %d, want %d and %d",
 				s.what, got1, got2, s.camp1, s.camp2)
 		}

@@ -79,7 +79,8 @@ func round(ctx context.Context, c config, db string,
 		}
 	}
 	second.stop()
-	if out, err := exec.Command(c.linkd, "check", "--db", db).CombinedOutput(); err != nil {
+	check := exec.Command(c.linkd, "check", "--db", db)
+	if out, err := check.CombinedOutput(); err != nil {
 		t.badChecks++
 		fmt.Printf("linkd check: %v\n%s", err, out)
 	}
