@@ -42,6 +42,16 @@ func encodeLink(l *shortener.Link) []byte {
 	return v
 }
 
+// createdBytes returns the creation time of the link record v as
+// encodeLink wrote it, eight big-endian bytes of Unix nanoseconds, or
+// nil for a record too short to hold one.
+func createdBytes(v []byte) []byte {
+	if len(v) < 10 {
+		return nil
+	}
+	return v[2:10]
+}
+
 // decodeLink reads what encodeLink wrote for code.
 func decodeLink(code string, v []byte) (*shortener.Link, error) {
 	if len(v) < 18 || v[0] != linkFormat {

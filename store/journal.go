@@ -91,7 +91,7 @@ func applyJournalOf(tx *bolt.Tx, code string) error {
 // gone, and deletes them.
 func applyJournal(tx *bolt.Tx, mine func(code string) bool) error {
 	journal := tx.Bucket(bucketJournal)
-	links, stats := tx.Bucket(bucketLinks), tx.Bucket(bucketLinkStats)
+	stats := tx.Bucket(bucketLinkStats)
 	cc := newClickCommit(tx)
 	var done [][]byte
 	c := journal.Cursor()
@@ -104,11 +104,11 @@ func applyJournal(tx *bolt.Tx, mine func(code string) bool) error {
 			continue
 		}
 		done = append(done, bytes.Clone(k))
-		if links.Get([]byte(j.code)) == nil ||
-			j.seq <= decodeLinkStats(stats.Get([]byte(j.code))).Journal {
+		key := linkStatsKey(tx, j.code)
+		if key == nil || j.seq <= decodeLinkStats(stats.Get(key)).Journal {
 			continue
 		}
-		if err := cc.update(j.code, j.tally(), nil); err != nil {
+		if err := cc.update(j.code, key, j.tally(), nil); err != nil {
 			return err
 		}
 	}

@@ -133,11 +133,11 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 		if err != nil {
 			return err
 		}
-		k := []byte(code)
+		k, sk := []byte(code), linkStatsKey(tx, code)
 		if err := applyJournalOf(tx, code); err != nil {
 			return err
 		}
-		if decodeLinkStats(tx.Bucket(bucketLinkStats).Get(k)).Clicks > 0 {
+		if decodeLinkStats(tx.Bucket(bucketLinkStats).Get(sk)).Clicks > 0 {
 			if err := rememberLead(tx, l.CampaignID, l.Phone); err != nil {
 				return err
 			}
@@ -149,7 +149,7 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 			{bucketLinks, k},
 			{bucketLinksByCamp, join(camp, phone, k)},
 			{bucketLinksByPhone, join(phone, k)},
-			{bucketLinkStats, k},
+			{bucketLinkStats, sk},
 		} {
 			if err := tx.Bucket(del.bucket).Delete(del.key); err != nil {
 				return err
@@ -159,7 +159,7 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 			append(k, 0)); err != nil {
 			return err
 		}
-		err = deletePrefix(tx.Bucket(bucketLinkStats), append(k, 0))
+		err = deletePrefix(tx.Bucket(bucketLinkStats), linkPoints(sk))
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -77,13 +78,52 @@ func moveLinkPoints(tx *bolt.Tx) error {
 		}
 		code := string(k[1 : len(k)-9])
 		hour := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
-		if err := stats.Put(pointKey(linkPoints(code), hour), append([]byte(nil), v...)); err != nil {
+		if err := stats.Put(pointKey(linkPoints([]byte(code)), hour), append([]byte(nil), v...)); err != nil {
 			return err
 		}
 		keys = append(keys, append([]byte(nil), k...))
 	}
 	for _, k := range keys {
 		if err := series.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statsByCreation moves version 3's link counters, under a link's code,
+// and points, under its code, a zero byte and the hour, to the keys of
+// version 4 (statsKey). Those of links that are gone are dropped.
+func statsByCreation(tx *bolt.Tx) error {
+	stats, links := tx.Bucket(bucketLinkStats), tx.Bucket(bucketLinks)
+	type kv struct{ k, v []byte }
+	var old [][]byte
+	var moved []kv
+	err := stats.ForEach(func(k, v []byte) error {
+		old = append(old, bytes.Clone(k))
+		code, hour, point := bytes.Cut(k, []byte{0})
+		link := links.Get(code)
+		if link == nil {
+			return nil
+		}
+		nk := statsKey(string(code), link)
+		if point {
+			nk = append(linkPoints(nk), hour...)
+		}
+		moved = append(moved, kv{nk, bytes.Clone(v)})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// All the old keys go first: an old key may look like a new one.
+	for _, k := range old {
+		if err := stats.Delete(k); err != nil {
+			return err
+		}
+	}
+	for _, e := range moved {
+		if err := stats.Put(e.k, e.v); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/akti/linkd/store"
+	"github.com/akti/linkd/tracker"
 )
 
 // TestOpenMigratesVersionZero opens a file from before schema versions
@@ -158,6 +160,95 @@ func putRaw(tb testing.TB, path string, records []rawRecord) {
 			if err := b.Put([]byte(r.key), []byte(r.value)); err != nil {
 				return err
 			}
+		}
+		return nil
+	})
+}
+
+// TestOpenMigratesVersionThree opens a version 3 file, whose link
+// counters and points were keyed by the link's code, and finds each
+// link's own counters and points, and none of a link gone since.
+func TestOpenMigratesVersionThree(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "linkd.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, late := newLink("early001", "camp1", "+15555550101"),
+		newLink("late0001", "camp1", "+15555550102")
+	late.CreatedAt = t0.Add(time.Hour)
+	createLinks(t, db, early, late)
+	hour := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	tallies := map[string]*tracker.Tally{}
+	for i, code := range []string{"early001", "late0001"} {
+		tallies[code] = &tracker.Tally{CampaignID: "camp1", Clicks: 1,
+			BotClicks: int64(i + 1), First: hour, Last: hour, Seen: hour}
+	}
+	if _, err := db.CommitClicks(ctx, tracker.Batch{Tallies: tallies}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// Back to version 3's keys, with the counters of a deleted link left
+	// behind, as a version 3 linkd could not leave them but a bad file
+	// may.
+	editFile(t, path, func(tx *bolt.Tx) error {
+		stats := tx.Bucket([]byte("link_stats"))
+		var ks, vs [][]byte
+		stats.ForEach(func(k, v []byte) error {
+			ks, vs = append(ks, bytes.Clone(k)), append(vs, bytes.Clone(v))
+			return nil
+		})
+		for i, k := range ks {
+			if err := stats.Delete(k); err != nil {
+				return err
+			}
+			if err := stats.Put(k[8:], vs[i]); err != nil {
+				return err
+			}
+		}
+		if err := stats.Put([]byte("gone0001"), vs[0]); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"),
+			binary.BigEndian.AppendUint64(nil, 3))
+	})
+
+	db, err = store.Open(path)
+	if err != nil {
+		t.Fatalf("Open of a version 3 file: %v", err)
+	}
+	for i, code := range []string{"early001", "late0001"} {
+		s, err := db.LinkStats(ctx, code)
+		if err != nil || s.Clicks != 1 || s.BotClicks != int64(i+1) ||
+			!s.FirstClickAt.Equal(hour) {
+			t.Errorf("%s: migrated counters = %+v, %v", code, s, err)
+		}
+		ps, err := db.LinkSeries(ctx, code, hour)
+		want := []store.Point{{Hour: hour, Clicks: 1, BotClicks: int64(i + 1)}}
+		if diff := cmp.Diff(want, ps); diff != "" || err != nil {
+			t.Errorf("%s: migrated points (-want +got):\n%s%v", code, diff, err)
+		}
+	}
+	if s, err := db.LinkStats(ctx, "gone0001"); err != nil || s.Clicks != 0 {
+		t.Errorf("counters of a link that is gone = %+v, %v", s, err)
+	}
+	if err := db.DeleteLink(ctx, "early001"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	// What is left is the other link's counters and its one point.
+	editFile(t, path, func(tx *bolt.Tx) error {
+		var left []string
+		tx.Bucket([]byte("link_stats")).ForEach(func(k, _ []byte) error {
+			left = append(left, fmt.Sprintf("%q", k))
+			return nil
+		})
+		if len(left) != 2 || !strings.Contains(left[0], "late0001") ||
+			!strings.Contains(left[1], "late0001") {
+			t.Errorf("link_stats after deleting early001: %v", left)
 		}
 		return nil
 	})

@@ -19,10 +19,13 @@ type Point struct {
 // Hourly points are keyed by an owner's prefix followed by the hour in
 // Unix seconds; the value is clicks and bot clicks, 8 bytes each. A
 // link's points live beside its counters in the link_stats bucket, under
-// its code and a zero byte, so a click dirties one page for both; a
-// campaign's live in the series bucket under 'c', its id and a zero byte.
+// their key (statsKey) and a zero byte, so a click dirties one page for
+// both; a campaign's live in the series bucket under 'c', its id and a
+// zero byte.
 
-func linkPoints(code string) []byte { return append([]byte(code), 0) }
+// linkPoints returns the prefix of the points of the link whose counters
+// are under key.
+func linkPoints(key []byte) []byte { return append(key, 0) }
 
 func campaignPoints(id string) []byte {
 	return append(append([]byte{'c'}, id...), 0)
@@ -52,19 +55,32 @@ func addPoint(b *bolt.Bucket, prefix []byte, hour int64,
 // LinkSeries returns the link's hourly traffic since since.
 func (db *DB) LinkSeries(ctx context.Context, code string,
 	since time.Time) ([]Point, error) {
-	return db.points(bucketLinkStats, linkPoints(code), since)
+	return db.points(bucketLinkStats, func(tx *bolt.Tx) []byte {
+		if k := linkStatsKey(tx, code); k != nil {
+			return linkPoints(k)
+		}
+		return nil
+	}, since)
 }
 
 // CampaignSeries returns the campaign's hourly traffic since since.
 func (db *DB) CampaignSeries(ctx context.Context, id string,
 	since time.Time) ([]Point, error) {
-	return db.points(bucketSeries, campaignPoints(id), since)
+	return db.points(bucketSeries, func(*bolt.Tx) []byte {
+		return campaignPoints(id)
+	}, since)
 }
 
-// points reads the points under prefix in bucket from since's hour on.
-func (db *DB) points(bucket, prefix []byte, since time.Time) ([]Point, error) {
+// points reads the points in bucket under the prefix that prefixOf
+// returns (nil: none) from since's hour on.
+func (db *DB) points(bucket []byte, prefixOf func(*bolt.Tx) []byte,
+	since time.Time) ([]Point, error) {
 	out := []Point{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
+		prefix := prefixOf(tx)
+		if prefix == nil {
+			return nil
+		}
 		c := tx.Bucket(bucket).Cursor()
 		start := pointKey(prefix, since.Truncate(time.Hour).Unix())
 		for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -77,7 +77,36 @@ func (db *DB) CampaignStats(ctx context.Context,
 }
 
 func getLinkStats(tx *bolt.Tx, code string) (LinkStats, error) {
-	return decodeLinkStats(tx.Bucket(bucketLinkStats).Get([]byte(code))), nil
+	k := linkStatsKey(tx, code)
+	if k == nil {
+		return LinkStats{}, nil
+	}
+	return decodeLinkStats(tx.Bucket(bucketLinkStats).Get(k)), nil
+}
+
+// A link's counters, and its hourly points after them, are keyed by the
+// link's creation time and then its code. Codes are random, so by code
+// alone the links of a campaign, created in one batch and tapped in the
+// same hours, would each dirty a page of their own whenever their
+// counters are written; by creation time they share a few.
+
+// statsKey returns the key of the counters of the link with code whose
+// record in the links bucket is link.
+func statsKey(code string, link []byte) []byte {
+	// Room for a point's zero byte and hour after it.
+	k := make([]byte, 8, 8+len(code)+9)
+	copy(k, createdBytes(link))
+	return append(k, code...)
+}
+
+// linkStatsKey returns the key of the counters of the link with code, or
+// nil when there is no such link.
+func linkStatsKey(tx *bolt.Tx, code string) []byte {
+	link := tx.Bucket(bucketLinks).Get([]byte(code))
+	if link == nil {
+		return nil
+	}
+	return statsKey(code, link)
 }
 
 // Link counters are stored as eight big-endian 64-bit numbers: clicks,
@@ -182,12 +211,8 @@ func (db *DB) CommitClicks(ctx context.Context,
 			}
 			woken = append(woken, ids...)
 		}
-		cc := newClickCommit(tx)
-		// In key order, neighbours share pages and search paths.
-		for _, code := range slices.Sorted(maps.Keys(b.Tallies)) {
-			if err := cc.tally(code, b.Tallies[code]); err != nil {
-				return err
-			}
+		if err := tallyAll(tx, b.Tallies); err != nil {
+			return err
 		}
 		for _, f := range b.Finishes {
 			var err error
@@ -197,12 +222,41 @@ func (db *DB) CommitClicks(ctx context.Context,
 				return err
 			}
 		}
-		if err := trimJournal(journal, b.JournalThrough, maxTrim); err != nil {
-			return err
-		}
-		return cc.finish()
+		return trimJournal(journal, b.JournalThrough, maxTrim)
 	})
 	return woken, err
+}
+
+// tallyAll adds tallies to their links' counters, in the order of the
+// counters' keys, so that neighbours share pages and search paths.
+// Tallies of links deleted meanwhile are dropped.
+func tallyAll(tx *bolt.Tx, tallies map[string]*tracker.Tally) error {
+	type keyed struct {
+		code string
+		key  []byte
+	}
+	links := tx.Bucket(bucketLinks)
+	todo := make([]keyed, 0, len(tallies))
+	for code := range tallies {
+		if link := links.Get([]byte(code)); link != nil {
+			todo = append(todo, keyed{code, statsKey(code, link)})
+		}
+	}
+	slices.SortFunc(todo, func(a, b keyed) int {
+		return bytes.Compare(a.key, b.key)
+	})
+	cc := newClickCommit(tx)
+	for _, k := range todo {
+		t := tallies[k.code]
+		var logErr error
+		err := cc.update(k.code, k.key, t, func(s *LinkStats) {
+			logErr = logVisits(tx, k.code, s, t.Recent)
+		})
+		if err := errors.Join(logErr, err); err != nil {
+			return err
+		}
+	}
+	return cc.finish()
 }
 
 func newClickCommit(tx *bolt.Tx) *clickCommit {
@@ -229,26 +283,13 @@ func putEmitted(tx *bolt.Tx, journal *bolt.Bucket, eps []*emitter.Endpoint,
 	return putEvent(tx, eps, e.Event)
 }
 
-func (cc *clickCommit) tally(code string, t *tracker.Tally) error {
-	if cc.tx.Bucket(bucketLinks).Get([]byte(code)) == nil {
-		return nil
-	}
-	var logErr error
-	err := cc.update(code, t, func(s *LinkStats, _ *CampaignStats) {
-		logErr = logVisits(cc.tx, code, s, t.Recent)
-	})
-	if logErr != nil {
-		return logErr
-	}
-	return err
-}
-
-// update adds t to the counters and hourly series of the link, lets more
-// change them, and gathers the campaign's share for finish.
-func (cc *clickCommit) update(code string, t *tracker.Tally,
-	more func(*LinkStats, *CampaignStats)) error {
+// update adds t to the counters and hourly series of the link with code,
+// whose counters' key is key, lets more change them, and gathers the
+// campaign's share for finish.
+func (cc *clickCommit) update(code string, key []byte, t *tracker.Tally,
+	more func(*LinkStats)) error {
 	b := cc.tx.Bucket(bucketLinkStats)
-	s := decodeLinkStats(b.Get([]byte(code)))
+	s := decodeLinkStats(b.Get(key))
 	c := cc.camps[t.CampaignID]
 	if c == nil {
 		c = &CampaignStats{}
@@ -268,17 +309,17 @@ func (cc *clickCommit) update(code string, t *tracker.Tally,
 	c.BotClicks += t.BotClicks
 	c.Events += t.Events
 	if more != nil {
-		more(&s, c)
+		more(&s)
 	}
 	// bbolt keeps the value until the transaction ends: a fresh one each.
-	if err := b.Put([]byte(code), s.encode(make([]byte, 0, linkStatsSize))); err != nil {
+	if err := b.Put(key, s.encode(make([]byte, 0, linkStatsSize))); err != nil {
 		return err
 	}
 	hour := t.Seen.Truncate(time.Hour).Unix()
 	p := cc.series[seriesPoint{t.CampaignID, hour}]
 	cc.series[seriesPoint{t.CampaignID, hour}] = [2]int64{p[0] + t.Clicks,
 		p[1] + t.BotClicks}
-	return addPoint(b, linkPoints(code), hour, t.Clicks, t.BotClicks)
+	return addPoint(b, linkPoints(key), hour, t.Clicks, t.BotClicks)
 }
 
 // finish writes the gathered campaign counters and series.
@@ -345,8 +386,12 @@ func leadIsNew(tx *bolt.Tx, campaign, phone, code string) (bool, error) {
 	clicked, scanned := false, 0
 	for k, _ := c.Seek(prefix); bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		scanned++
-		other := k[len(prefix):]
-		if string(other) != code && decodeLinkStats(stats.Get(other)).Clicks > 0 {
+		other := string(k[len(prefix):])
+		if other == code {
+			continue
+		}
+		if key := linkStatsKey(tx, other); key != nil &&
+			decodeLinkStats(stats.Get(key)).Clicks > 0 {
 			clicked = true
 			break
 		}

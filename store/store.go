@@ -18,7 +18,7 @@ import (
 )
 
 // SchemaVersion is the format version this build writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrLocked reports that another process holds the database file.
 var ErrLocked = errors.New("database is locked by another process")
@@ -135,6 +135,9 @@ func migrations() [SchemaVersion]func(*bolt.Tx) error {
 		// having applied none of it. The version keeps a build that does
 		// not replay the journal from opening the file.
 		func(*bolt.Tx) error { return nil },
+		// 3 to 4: link counters and points keyed by the link's creation
+		// time and code instead of its code.
+		statsByCreation,
 	}
 }
 

@@ -23,10 +23,12 @@ type VisitRecord struct {
 // holds up to RecentVisits of its latest bot visits (nil when there were
 // none, so a hot link's tally stays small). Events counts its emitted
 // clicks, the last at LastEvent; Seq is the click journal record of that
-// last one, which the flush marks applied.
+// last one, which the flush marks applied. Created is when the link was
+// created, which orders the flush as storage orders counters.
 type Tally struct {
 	CampaignID string
 	Phone      string
+	Created    time.Time
 	Clicks     int64
 	BotClicks  int64
 	Events     int64
@@ -88,6 +90,7 @@ type Emitted struct {
 	Code       string
 	CampaignID string
 	Phone      string
+	Created    time.Time // the link's creation
 	At         time.Time
 	Event      emitter.Event
 	Seq        uint64

@@ -1,16 +1,18 @@
 package tracker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
-	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/akti/linkd/emitter"
+	"github.com/akti/linkd/shortener"
 )
 
 // ErrStopped reports a click offered after the Recorder stopped.
@@ -188,12 +190,12 @@ func (r *Recorder) FinishAttempt(ctx context.Context, d *emitter.Delivery,
 	}
 }
 
-// Count adds one visit to the counters of a link: a lead's click when
-// reason is Human, a bot visit otherwise, logged with its reason and agent.
-func (r *Recorder) Count(code, campaign, phone string, reason Reason,
-	agent string, at time.Time) {
+// Count adds one visit to the counters of l: a lead's click when reason
+// is Human, a bot visit otherwise, logged with its reason and agent.
+func (r *Recorder) Count(l *shortener.Link, reason Reason, agent string,
+	at time.Time) {
 	r.mu.Lock()
-	t := r.tally(code, campaign, phone)
+	t := r.tally(l.Code, l.CampaignID, l.Phone, l.CreatedAt)
 	if reason == Human {
 		t.addClick(at)
 	} else {
@@ -239,10 +241,11 @@ func (r *Recorder) Forget(code string) {
 }
 
 // tally returns the unflushed tally of code, new if need be. r.mu is held.
-func (r *Recorder) tally(code, campaign, phone string) *Tally {
+func (r *Recorder) tally(code, campaign, phone string,
+	created time.Time) *Tally {
 	t := r.tallies[code]
 	if t == nil {
-		t = &Tally{CampaignID: campaign, Phone: phone}
+		t = &Tally{CampaignID: campaign, Phone: phone, Created: created}
 		r.tallies[code] = t
 	}
 	return t
@@ -250,7 +253,7 @@ func (r *Recorder) tally(code, campaign, phone string) *Tally {
 
 // emitted tallies a committed emitted click. r.mu is held.
 func (r *Recorder) emitted(e *Emitted) {
-	r.tally(e.Code, e.CampaignID, e.Phone).AddEvent(e.At, e.Seq)
+	r.tally(e.Code, e.CampaignID, e.Phone, e.Created).AddEvent(e.At, e.Seq)
 	r.seq = max(r.seq, e.Seq)
 }
 
@@ -298,15 +301,35 @@ func (r *Recorder) run() {
 }
 
 // startFlush begins flushing the tallies, unless a flush is under way.
+// Their order is that of the links' counters in storage, by creation
+// time and then code, so that each chunk's links share pages.
 func (r *Recorder) startFlush() {
+	type link struct {
+		created int64
+		code    string
+	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.flush != nil || len(r.tallies) == 0 {
+		r.mu.Unlock()
 		return
 	}
-	r.flush = &flush{tallies: r.tallies,
-		order: slices.Sorted(maps.Keys(r.tallies)), through: r.seq}
-	r.tallies = make(map[string]*Tally, len(r.flush.order))
+	f := &flush{tallies: r.tallies, through: r.seq}
+	links := make([]link, 0, len(f.tallies))
+	for code, t := range f.tallies {
+		links = append(links, link{t.Created.UnixNano(), code})
+	}
+	r.flush, r.tallies = f, make(map[string]*Tally, len(f.tallies))
+	r.mu.Unlock()
+
+	// Only the writer reads the order, and it is the caller.
+	slices.SortFunc(links, func(a, b link) int {
+		return cmp.Or(cmp.Compare(a.created, b.created),
+			strings.Compare(a.code, b.code))
+	})
+	f.order = make([]string, len(links))
+	for i, l := range links {
+		f.order[i] = l.code
+	}
 }
 
 func (r *Recorder) flushing() bool {

@@ -346,15 +346,15 @@ func TestRecorderStopFlushesTallies(t *testing.T) {
 	r := tracker.NewRecorder(db, discard,
 		tracker.RecorderOptions{FlushEvery: time.Hour})
 
-	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+	r.Count(l, tracker.Human, browserAgent,
 		t0.Add(2*time.Second))
-	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+	r.Count(l, tracker.Human, browserAgent,
 		t0)
-	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+	r.Count(l, tracker.Human, browserAgent,
 		t0.Add(time.Second))
-	r.Count(l.Code, l.CampaignID, l.Phone, tracker.ReasonHead, curlAgent,
+	r.Count(l, tracker.ReasonHead, curlAgent,
 		t0)
-	r.Count(l.Code, l.CampaignID, l.Phone, tracker.ReasonHead, curlAgent,
+	r.Count(l, tracker.ReasonHead, curlAgent,
 		t0)
 	r.Stop()
 
@@ -381,11 +381,11 @@ func TestRecorderFailedCommitKeepsTallies(t *testing.T) {
 	ctx := context.Background()
 	ids := emitter.NewIDs()
 
-	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+	r.Count(l, tracker.Human, browserAgent,
 		t0)
-	r.Count(l.Code, l.CampaignID, l.Phone, tracker.Human, browserAgent,
+	r.Count(l, tracker.Human, browserAgent,
 		t0.Add(time.Second))
-	r.Count(l.Code, l.CampaignID, l.Phone, tracker.ReasonHead, curlAgent,
+	r.Count(l, tracker.ReasonHead, curlAgent,
 		t0)
 	err := r.Record(ctx, emittedClick(ids, l, t0.Add(2*time.Second)))
 	if !errors.Is(err, errInjected) {

@@ -45,7 +45,7 @@ func (t *Tracker) Visit(ctx context.Context, l *shortener.Link,
 	reason Reason, agent string) (emitted bool, err error) {
 	now := t.now().UTC().Truncate(time.Millisecond)
 	if reason != Human {
-		t.recorder.Count(l.Code, l.CampaignID, l.Phone, reason, agent, now)
+		t.recorder.Count(l, reason, agent, now)
 		return false, nil
 	}
 	emit, prev, err := t.window.Admit(ctx, l.Code, now)
@@ -53,7 +53,7 @@ func (t *Tracker) Visit(ctx context.Context, l *shortener.Link,
 		return false, err
 	}
 	if !emit {
-		t.recorder.Count(l.Code, l.CampaignID, l.Phone, Human, agent, now)
+		t.recorder.Count(l, Human, agent, now)
 		return false, nil
 	}
 
@@ -61,7 +61,7 @@ func (t *Tracker) Visit(ctx context.Context, l *shortener.Link,
 	ev := emitter.ClickEvent(t.ids.New("evt_", now), l.CampaignID, lead,
 		l.URL, l.ShortURL(t.baseURL), now)
 	e := Emitted{Code: l.Code, CampaignID: l.CampaignID, Phone: l.Phone,
-		At: ev.Time, Event: ev}
+		Created: l.CreatedAt, At: ev.Time, Event: ev}
 	err = t.recorder.Record(ctx, e)
 	switch {
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
@@ -81,5 +81,5 @@ const ReasonGone Reason = "link_gone"
 // CountGone counts a visit to a disabled or expired link as a bot visit.
 func (t *Tracker) CountGone(l *shortener.Link, agent string) {
 	now := t.now().UTC().Truncate(time.Millisecond)
-	t.recorder.Count(l.Code, l.CampaignID, l.Phone, ReasonGone, agent, now)
+	t.recorder.Count(l, ReasonGone, agent, now)
 }
