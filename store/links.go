@@ -156,7 +156,7 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 			}
 		}
 		if err := deletePrefix(tx.Bucket(bucketVisits),
-			append(k, 0)); err != nil {
+			append(bytes.Clone(sk), 0)); err != nil {
 			return err
 		}
 		err = deletePrefix(tx.Bucket(bucketLinkStats), linkPoints(sk))

@@ -91,24 +91,35 @@ func moveLinkPoints(tx *bolt.Tx) error {
 	return nil
 }
 
-// statsByCreation moves version 3's link counters, under a link's code,
-// and points, under its code, a zero byte and the hour, to the keys of
-// version 4 (statsKey). Those of links that are gone are dropped.
+// statsByCreation moves version 3's link counters, points and visits,
+// keyed by the link's code (then, for points and visits, a zero byte and
+// more), to the keys of version 4, which start with the link's counters'
+// key (statsKey) instead. Those of links that are gone are dropped.
 func statsByCreation(tx *bolt.Tx) error {
-	stats, links := tx.Bucket(bucketLinkStats), tx.Bucket(bucketLinks)
+	for _, name := range [][]byte{bucketLinkStats, bucketVisits} {
+		if err := byCreation(tx, tx.Bucket(name)); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// byCreation rekeys b for statsByCreation.
+func byCreation(tx *bolt.Tx, b *bolt.Bucket) error {
+	links := tx.Bucket(bucketLinks)
 	type kv struct{ k, v []byte }
 	var old [][]byte
 	var moved []kv
-	err := stats.ForEach(func(k, v []byte) error {
+	err := b.ForEach(func(k, v []byte) error {
 		old = append(old, bytes.Clone(k))
-		code, hour, point := bytes.Cut(k, []byte{0})
+		code, rest, more := bytes.Cut(k, []byte{0})
 		link := links.Get(code)
 		if link == nil {
 			return nil
 		}
 		nk := statsKey(string(code), link)
-		if point {
-			nk = append(linkPoints(nk), hour...)
+		if more {
+			nk = append(append(nk, 0), rest...)
 		}
 		moved = append(moved, kv{nk, bytes.Clone(v)})
 		return nil
@@ -118,12 +129,12 @@ func statsByCreation(tx *bolt.Tx) error {
 	}
 	// All the old keys go first: an old key may look like a new one.
 	for _, k := range old {
-		if err := stats.Delete(k); err != nil {
+		if err := b.Delete(k); err != nil {
 			return err
 		}
 	}
 	for _, e := range moved {
-		if err := stats.Put(e.k, e.v); err != nil {
+		if err := b.Put(e.k, e.v); err != nil {
 			return err
 		}
 	}

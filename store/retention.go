@@ -236,7 +236,7 @@ func pruneVisits(tx *bolt.Tx, before time.Time, after []byte,
 		}
 		seen++
 		last = bytes.Clone(k)
-		// A visit's key is its link's code, 0, its time, 0, a sequence.
+		// A visit's key ends in its time, 0, a sequence (logVisits).
 		if len(k) < 19 {
 			continue
 		}

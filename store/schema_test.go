@@ -183,7 +183,9 @@ func TestOpenMigratesVersionThree(t *testing.T) {
 	tallies := map[string]*tracker.Tally{}
 	for i, code := range []string{"early001", "late0001"} {
 		tallies[code] = &tracker.Tally{CampaignID: "camp1", Clicks: 1,
-			BotClicks: int64(i + 1), First: hour, Last: hour, Seen: hour}
+			BotClicks: int64(i + 1), First: hour, Last: hour, Seen: hour,
+			Recent: []tracker.VisitRecord{{At: hour,
+				Reason: tracker.ReasonCrawler, Agent: code}}}
 	}
 	if _, err := db.CommitClicks(ctx, tracker.Batch{Tallies: tallies}); err != nil {
 		t.Fatal(err)
@@ -194,22 +196,24 @@ func TestOpenMigratesVersionThree(t *testing.T) {
 	// behind, as a version 3 linkd could not leave them but a bad file
 	// may.
 	editFile(t, path, func(tx *bolt.Tx) error {
-		stats := tx.Bucket([]byte("link_stats"))
-		var ks, vs [][]byte
-		stats.ForEach(func(k, v []byte) error {
-			ks, vs = append(ks, bytes.Clone(k)), append(vs, bytes.Clone(v))
-			return nil
-		})
-		for i, k := range ks {
-			if err := stats.Delete(k); err != nil {
+		for _, name := range []string{"link_stats", "visits"} {
+			b := tx.Bucket([]byte(name))
+			var ks, vs [][]byte
+			b.ForEach(func(k, v []byte) error {
+				ks, vs = append(ks, bytes.Clone(k)), append(vs, bytes.Clone(v))
+				return nil
+			})
+			for i, k := range ks {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+				if err := b.Put(k[8:], vs[i]); err != nil {
+					return err
+				}
+			}
+			if err := b.Put([]byte("gone0001"), vs[0]); err != nil {
 				return err
 			}
-			if err := stats.Put(k[8:], vs[i]); err != nil {
-				return err
-			}
-		}
-		if err := stats.Put([]byte("gone0001"), vs[0]); err != nil {
-			return err
 		}
 		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"),
 			binary.BigEndian.AppendUint64(nil, 3))
@@ -230,6 +234,10 @@ func TestOpenMigratesVersionThree(t *testing.T) {
 		if diff := cmp.Diff(want, ps); diff != "" || err != nil {
 			t.Errorf("%s: migrated points (-want +got):\n%s%v", code, diff, err)
 		}
+		vs, err := db.Visits(ctx, code)
+		if err != nil || len(vs) != 1 || vs[0].Agent != code {
+			t.Errorf("%s: migrated visits = %+v, %v", code, vs, err)
+		}
 	}
 	if s, err := db.LinkStats(ctx, "gone0001"); err != nil || s.Clicks != 0 {
 		t.Errorf("counters of a link that is gone = %+v, %v", s, err)
@@ -239,16 +247,24 @@ func TestOpenMigratesVersionThree(t *testing.T) {
 	}
 	db.Close()
 
-	// What is left is the other link's counters and its one point.
+	// What is left is the other link's counters, its one point and its
+	// one visit.
 	editFile(t, path, func(tx *bolt.Tx) error {
 		var left []string
-		tx.Bucket([]byte("link_stats")).ForEach(func(k, _ []byte) error {
-			left = append(left, fmt.Sprintf("%q", k))
-			return nil
-		})
-		if len(left) != 2 || !strings.Contains(left[0], "late0001") ||
-			!strings.Contains(left[1], "late0001") {
-			t.Errorf("link_stats after deleting early001: %v", left)
+		kept := 0
+		for _, name := range []string{"link_stats", "visits"} {
+			tx.Bucket([]byte(name)).ForEach(func(k, _ []byte) error {
+				if bytes.Contains(k, []byte("late0001")) {
+					kept++
+				} else {
+					left = append(left, fmt.Sprintf("%s %q", name, k))
+				}
+				return nil
+			})
+		}
+		if len(left) != 0 || kept != 3 {
+			t.Errorf("after deleting early001: %d keys of late0001, want 3; "+
+				"others left: %v", kept, left)
 		}
 		return nil
 	})

@@ -250,7 +250,7 @@ func tallyAll(tx *bolt.Tx, tallies map[string]*tracker.Tally) error {
 		t := tallies[k.code]
 		var logErr error
 		err := cc.update(k.code, k.key, t, func(s *LinkStats) {
-			logErr = logVisits(tx, k.code, s, t.Recent)
+			logErr = logVisits(tx, k.key, s, t.Recent)
 		})
 		if err := errors.Join(logErr, err); err != nil {
 			return err
@@ -429,9 +429,12 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 // keptVisits is how many logged visits a link keeps.
 const keptVisits = 20
 
-// logVisits adds vs to the link's visit log, whose size s counts, and
-// drops the oldest beyond keptVisits.
-func logVisits(tx *bolt.Tx, code string, s *LinkStats,
+// logVisits adds vs to the visit log of the link whose counters, s, are
+// under key, and drops the oldest beyond keptVisits. A visit's key is the
+// link's counters' key, a zero byte, the visit's time, a zero byte and a
+// sequence number, so that, like their counters, the visits of links
+// created together are neighbours.
+func logVisits(tx *bolt.Tx, key []byte, s *LinkStats,
 	vs []tracker.VisitRecord) error {
 	if len(vs) == 0 {
 		return nil
@@ -442,8 +445,7 @@ func logVisits(tx *bolt.Tx, code string, s *LinkStats,
 		if err != nil {
 			return err
 		}
-		k := join([]byte(code), timeKey(v.At), u64(seq))
-		if err := putJSON(b, k, v); err != nil {
+		if err := putJSON(b, join(key, timeKey(v.At), u64(seq)), v); err != nil {
 			return err
 		}
 	}
@@ -451,7 +453,7 @@ func logVisits(tx *bolt.Tx, code string, s *LinkStats,
 	if s.Logged <= keptVisits {
 		return nil
 	}
-	prefix := append([]byte(code), 0)
+	prefix := append(key, 0)
 	c := b.Cursor()
 	var old [][]byte
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) &&
@@ -470,16 +472,26 @@ func logVisits(tx *bolt.Tx, code string, s *LinkStats,
 // Visits returns the link's logged visits, newest first.
 func (db *DB) Visits(ctx context.Context, code string) ([]tracker.VisitRecord, error) {
 	out, err := readAll[tracker.VisitRecord](db, bucketVisits,
-		append([]byte(code), 0))
+		func(tx *bolt.Tx) []byte {
+			if k := linkStatsKey(tx, code); k != nil {
+				return append(k, 0)
+			}
+			return nil
+		})
 	slices.Reverse(out)
 	return out, err
 }
 
-// readAll decodes the JSON values of every key with prefix in bucket, in
-// key order.
-func readAll[T any](db *DB, bucket, prefix []byte) ([]T, error) {
+// readAll decodes the JSON values of every key in bucket with the prefix
+// that prefixOf returns (nil: none), in key order.
+func readAll[T any](db *DB, bucket []byte,
+	prefixOf func(*bolt.Tx) []byte) ([]T, error) {
 	var out []T
 	err := db.bolt.View(func(tx *bolt.Tx) error {
+		prefix := prefixOf(tx)
+		if prefix == nil {
+			return nil
+		}
 		c := tx.Bucket(bucket).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var r T

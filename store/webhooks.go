@@ -433,5 +433,6 @@ func seekLast(c *bolt.Cursor, prefix, after []byte) []byte {
 
 // Attempts returns the logged attempts of the delivery with id, in order.
 func (db *DB) Attempts(ctx context.Context, id string) ([]emitter.Attempt, error) {
-	return readAll[emitter.Attempt](db, bucketAttempts, append([]byte(id), 0))
+	return readAll[emitter.Attempt](db, bucketAttempts,
+		func(*bolt.Tx) []byte { return append([]byte(id), 0) })
 }
