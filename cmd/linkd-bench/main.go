@@ -16,10 +16,10 @@
 //   - hot: a lead's browser taps 10,000 cached codes that all emitted
 //     their event already, so every tap is deduplicated (linkd runs with
 //     --dedup-window 1h);
-//   - uniform: HEAD redirects of codes drawn from every preloaded link,
-//     mostly missing linkd's link cache of 100,000 (HEAD takes the same
-//     lookup as a lead's tap but never emits: a first GET tap always
-//     does, and that is what unique measures);
+//   - uniform: the same taps of a lead's browser, on codes drawn from
+//     every preloaded link, each tapped once before the rounds: still
+//     deduplicated, but mostly missing linkd's caches of 100,000 links
+//     and 200,000 dedup markers, so both are read from bbolt;
 //   - bots: facebookexternalhit/1.1 fetches codes drawn like uniform's:
 //     cache misses without events;
 //   - click→webhook: taps of fresh codes, each emitting an event that a
