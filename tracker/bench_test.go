@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/akti/linkd/emitter"
+	"github.com/akti/linkd/shortener"
 	"github.com/akti/linkd/tracker"
 )
 
@@ -20,12 +21,13 @@ func BenchmarkWindowRepeat(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, _, err := w.Admit(ctx, "code0001", t0); err != nil {
+	l := &shortener.Link{Code: "code0001"}
+	if _, _, err := w.Admit(ctx, l, t0); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if emit, _, _ := w.Admit(ctx, "code0001", t0.Add(time.Second)); emit {
+		if emit, _, _ := w.Admit(ctx, l, t0.Add(time.Second)); emit {
 			b.Fatal("repeat emitted")
 		}
 	}

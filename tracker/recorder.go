@@ -207,8 +207,9 @@ func (r *Recorder) Count(l *shortener.Link, reason Reason, agent string,
 // LastEvent returns when the link's last click event happened: the
 // newest of what the Recorder has not flushed yet and what is stored. It
 // implements Markers for the Window.
-func (r *Recorder) LastEvent(ctx context.Context, code string) (time.Time,
-	error) {
+func (r *Recorder) LastEvent(ctx context.Context,
+	l *shortener.Link) (time.Time, error) {
+	code := l.Code
 	// Memory first: a flush drops its tallies only after their commit,
 	// so what is not found here is stored by the time it is read.
 	var last time.Time
@@ -222,7 +223,7 @@ func (r *Recorder) LastEvent(ctx context.Context, code string) (time.Time,
 		}
 	}
 	r.mu.Unlock()
-	stored, err := r.store.LastEvent(ctx, code)
+	stored, err := r.store.LastEvent(ctx, l)
 	if stored.After(last) {
 		last = stored
 	}

@@ -126,8 +126,8 @@ type countingCommitter struct {
 var errInjected = errors.New("injected commit failure")
 
 func (c *countingCommitter) LastEvent(ctx context.Context,
-	code string) (time.Time, error) {
-	return c.db.LastEvent(ctx, code)
+	l *shortener.Link) (time.Time, error) {
+	return c.db.LastEvent(ctx, l)
 }
 
 func (c *countingCommitter) CommitClicks(ctx context.Context,
@@ -221,7 +221,7 @@ func TestRecorderEmittedClickStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Until the flush, the marker is the Recorder's.
-	if got, err := r.LastEvent(context.Background(), l.Code); err != nil ||
+	if got, err := r.LastEvent(context.Background(), l); err != nil ||
 		!got.Equal(t0) {
 		t.Errorf("LastEvent before the flush = %v, %v; want %v", got, err, t0)
 	}
@@ -231,7 +231,7 @@ func TestRecorderEmittedClickStats(t *testing.T) {
 	if diff := cmp.Diff(want, linkStats(t, db, l.Code)); diff != "" {
 		t.Errorf("link stats (-want +got):\n%s", diff)
 	}
-	if got, err := r.LastEvent(context.Background(), l.Code); err != nil ||
+	if got, err := r.LastEvent(context.Background(), l); err != nil ||
 		!got.Equal(t0) {
 		t.Errorf("LastEvent after the flush = %v, %v; want %v", got, err, t0)
 	}

@@ -48,7 +48,7 @@ func (t *Tracker) Visit(ctx context.Context, l *shortener.Link,
 		t.recorder.Count(l, reason, agent, now)
 		return false, nil
 	}
-	emit, prev, err := t.window.Admit(ctx, l.Code, now)
+	emit, prev, err := t.window.Admit(ctx, l, now)
 	if err != nil {
 		return false, err
 	}

@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/akti/linkd/shortener"
 )
 
 // Markers reads the stored dedup marker of a link: when its last click
 // event happened, or the zero time.
 type Markers interface {
-	LastEvent(ctx context.Context, code string) (time.Time, error)
+	LastEvent(ctx context.Context, l *shortener.Link) (time.Time, error)
 }
 
 // Window decides which clicks on a link emit an event: the first click
@@ -40,11 +42,12 @@ func NewWindow(size time.Duration, capacity int, markers Markers) (*Window, erro
 	return &Window{size: size, markers: markers, last: l}, nil
 }
 
-// Admit reports whether a click on code at now emits an event. When it
+// Admit reports whether a click on l at now emits an event. When it
 // does, now becomes the link's last event time and prev is what it was
 // before, for Undo. Only a failing marker read returns an error.
-func (w *Window) Admit(ctx context.Context, code string,
+func (w *Window) Admit(ctx context.Context, l *shortener.Link,
 	now time.Time) (emit bool, prev time.Time, err error) {
+	code := l.Code
 	w.mu.Lock()
 	if last, ok := w.last.Get(code); ok {
 		emit, prev = w.decide(code, last, now)
@@ -54,7 +57,7 @@ func (w *Window) Admit(ctx context.Context, code string,
 	w.mu.Unlock()
 
 	// Not in memory: the stored marker, read without the lock.
-	last, err := w.markers.LastEvent(ctx, code)
+	last, err := w.markers.LastEvent(ctx, l)
 	if err != nil {
 		return false, time.Time{}, err
 	}

@@ -32,12 +32,15 @@ func newFakeMarkers() *fakeMarkers {
 }
 
 func (m *fakeMarkers) LastEvent(_ context.Context,
-	code string) (time.Time, error) {
+	l *shortener.Link) (time.Time, error) {
 	m.reads.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.last[code], nil
+	return m.last[l.Code], nil
 }
+
+// abc is the link most window tests click.
+var abc = link("abc")
 
 func (m *fakeMarkers) set(code string, at time.Time) {
 	m.mu.Lock()
@@ -56,15 +59,19 @@ func newWindow(tb testing.TB, size time.Duration, capacity int,
 }
 
 // admit returns whether a click on code at t0+off emits.
-func admit(tb testing.TB, w *tracker.Window, code string,
+func admit(tb testing.TB, w *tracker.Window, l *shortener.Link,
 	off time.Duration) bool {
 	tb.Helper()
-	emit, _, err := w.Admit(context.Background(), code, t0.Add(off))
+	emit, _, err := w.Admit(context.Background(), l, t0.Add(off))
 	if err != nil {
-		tb.Fatalf("Admit(%q, +%v): %v", code, off, err)
+		tb.Fatalf("Admit(%q, +%v): %v", l.Code, off, err)
 	}
 	return emit
 }
+
+// link returns a link with code and nothing else, for windows over
+// fakeMarkers.
+func link(code string) *shortener.Link { return &shortener.Link{Code: code} }
 
 // click is one click of a window timeline, at an offset from t0.
 type click struct {
@@ -108,7 +115,7 @@ func TestWindowTimeline(t *testing.T) {
 			var want, got []click
 			for _, c := range tt.clicks {
 				want = append(want, c)
-				got = append(got, click{c.At, admit(t, w, "abc", c.At)})
+				got = append(got, click{c.At, admit(t, w, link("abc"), c.At)})
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("timeline (-want +got):\n%s", diff)
@@ -121,12 +128,12 @@ func TestWindowAdmitReturnsPrevious(t *testing.T) {
 	w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
 	ctx := context.Background()
 
-	emit, prev, err := w.Admit(ctx, "abc", t0)
+	emit, prev, err := w.Admit(ctx, abc, t0)
 	if err != nil || !emit || !prev.IsZero() {
 		t.Fatalf("first Admit = %v, %v, %v; want true, zero, nil",
 			emit, prev, err)
 	}
-	emit, prev, err = w.Admit(ctx, "abc", t0.Add(40*time.Second))
+	emit, prev, err = w.Admit(ctx, abc, t0.Add(40*time.Second))
 	if err != nil || !emit || !prev.Equal(t0) {
 		t.Fatalf("second Admit = %v, %v, %v; want true, %v, nil",
 			emit, prev, err, t0)
@@ -135,13 +142,13 @@ func TestWindowAdmitReturnsPrevious(t *testing.T) {
 
 func TestWindowCodesAreIndependent(t *testing.T) {
 	w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
-	if !admit(t, w, "aaa", 0) {
+	if !admit(t, w, link("aaa"), 0) {
 		t.Fatal("first click on aaa did not emit")
 	}
-	if !admit(t, w, "bbb", time.Second) {
+	if !admit(t, w, link("bbb"), time.Second) {
 		t.Error("first click on bbb was suppressed by aaa's window")
 	}
-	if admit(t, w, "aaa", 2*time.Second) {
+	if admit(t, w, link("aaa"), 2*time.Second) {
 		t.Error("second click on aaa emitted")
 	}
 }
@@ -151,16 +158,16 @@ func TestWindowReadsStoredMarker(t *testing.T) {
 	m.set("abc", t0)
 	w := newWindow(t, 30*time.Second, 16, m)
 
-	if admit(t, w, "abc", 10*time.Second) {
+	if admit(t, w, link("abc"), 10*time.Second) {
 		t.Error("click 10s after a stored event emitted")
 	}
-	if admit(t, w, "abc", 20*time.Second) {
+	if admit(t, w, link("abc"), 20*time.Second) {
 		t.Error("click 20s after a stored event emitted")
 	}
 	if got := m.reads.Load(); got != 1 {
 		t.Errorf("marker reads = %d, want 1 (then cached)", got)
 	}
-	if !admit(t, w, "abc", 31*time.Second) {
+	if !admit(t, w, link("abc"), 31*time.Second) {
 		t.Error("click 31s after a stored event was suppressed")
 	}
 }
@@ -183,7 +190,7 @@ func TestWindowAfterRestart(t *testing.T) {
 
 	// Before the restart: the click at t0 emits and is committed.
 	before := newWindow(t, 30*time.Second, 16, db)
-	if !admit(t, before, l.Code, 0) {
+	if !admit(t, before, l, 0) {
 		t.Fatal("first click did not emit")
 	}
 	ev := emitter.ClickEvent(emitter.NewIDs().New("evt_", t0), l.CampaignID,
@@ -204,10 +211,10 @@ func TestWindowAfterRestart(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	after := newWindow(t, 30*time.Second, 16, db)
-	if admit(t, after, l.Code, 10*time.Second) {
+	if admit(t, after, l, 10*time.Second) {
 		t.Error("click 10s after the event emitted after a restart")
 	}
-	if !admit(t, after, l.Code, 31*time.Second) {
+	if !admit(t, after, l, 31*time.Second) {
 		t.Error("click 31s after the event was suppressed after a restart")
 	}
 }
@@ -217,31 +224,31 @@ func TestWindowUndo(t *testing.T) {
 
 	t.Run("to no event", func(t *testing.T) {
 		w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
-		_, prev, _ := w.Admit(ctx, "abc", t0)
+		_, prev, _ := w.Admit(ctx, abc, t0)
 		w.Undo("abc", t0, prev)
-		if !admit(t, w, "abc", 5*time.Second) {
+		if !admit(t, w, link("abc"), 5*time.Second) {
 			t.Error("click after an undone first event was suppressed")
 		}
 	})
 
 	t.Run("to an earlier event", func(t *testing.T) {
 		w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
-		admit(t, w, "abc", 0)
+		admit(t, w, link("abc"), 0)
 		at := t0.Add(30 * time.Second)
-		_, prev, _ := w.Admit(ctx, "abc", at)
+		_, prev, _ := w.Admit(ctx, abc, at)
 		w.Undo("abc", at, prev)
 		// Without the undo the window would run until +60s.
-		if !admit(t, w, "abc", 31*time.Second) {
+		if !admit(t, w, link("abc"), 31*time.Second) {
 			t.Error("undo did not restore the earlier event")
 		}
 	})
 
 	t.Run("after a newer admit", func(t *testing.T) {
 		w := newWindow(t, 30*time.Second, 16, newFakeMarkers())
-		_, prev, _ := w.Admit(ctx, "abc", t0)
-		admit(t, w, "abc", 30*time.Second)
+		_, prev, _ := w.Admit(ctx, abc, t0)
+		admit(t, w, link("abc"), 30*time.Second)
 		w.Undo("abc", t0, prev)
-		if admit(t, w, "abc", 45*time.Second) {
+		if admit(t, w, link("abc"), 45*time.Second) {
 			t.Error("stale undo reopened the newer event's window")
 		}
 	})
@@ -261,7 +268,7 @@ func TestWindowConcurrentAdmitEmitsOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			emit, _, err := w.Admit(ctx, "abc", t0)
+			emit, _, err := w.Admit(ctx, abc, t0)
 			if err != nil {
 				t.Error(err)
 			}
@@ -283,7 +290,7 @@ func TestWindowEvictedCodeReadsMarkers(t *testing.T) {
 
 	// Three codes emit; their events are committed, as the recorder does.
 	for _, code := range []string{"aaa", "bbb", "ccc"} {
-		if !admit(t, w, code, 0) {
+		if !admit(t, w, link(code), 0) {
 			t.Fatalf("first click on %s did not emit", code)
 		}
 		m.set(code, t0)
@@ -292,7 +299,7 @@ func TestWindowEvictedCodeReadsMarkers(t *testing.T) {
 
 	// aaa was evicted by ccc; its window still holds from the marker.
 	for _, code := range []string{"aaa", "bbb", "ccc"} {
-		if admit(t, w, code, 10*time.Second) {
+		if admit(t, w, link(code), 10*time.Second) {
 			t.Errorf("click on %s 10s after its event emitted", code)
 		}
 	}
@@ -300,7 +307,7 @@ func TestWindowEvictedCodeReadsMarkers(t *testing.T) {
 		t.Error("no marker read for the evicted code")
 	}
 	for _, code := range []string{"aaa", "bbb", "ccc"} {
-		if !admit(t, w, code, 30*time.Second) {
+		if !admit(t, w, link(code), 30*time.Second) {
 			t.Errorf("click on %s 30s after its event was suppressed", code)
 		}
 	}
