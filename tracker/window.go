@@ -20,10 +20,13 @@ type Markers interface {
 // does, and clicks until Size after the last emitted event do not. It is
 // safe for concurrent use; concurrent clicks on one link emit once.
 //
-// The window keeps the last event time of recently clicked links in an
-// LRU. A link that is not in it (evicted, or after a restart) is looked up
-// in Markers, so the window never reopens early; when more links are hot
-// than the LRU holds, the cost is one extra storage read per click.
+// The window keeps the last event time of links in an LRU ordered by
+// that time: only an emitted click moves a link to the front, since a
+// suppressed one leaves its marker as it was (and a lookup that moves
+// nothing reads less memory on the hot path). A link that is not in it
+// (evicted, or after a restart) is looked up in Markers, so the window
+// never reopens early; when more links are clicked within the window than
+// the LRU holds, the cost is one extra storage read per click.
 type Window struct {
 	size    time.Duration
 	markers Markers
@@ -49,7 +52,7 @@ func (w *Window) Admit(ctx context.Context, l *shortener.Link,
 	now time.Time) (emit bool, prev time.Time, err error) {
 	code := l.Code
 	w.mu.Lock()
-	if last, ok := w.last.Get(code); ok {
+	if last, ok := w.last.Peek(code); ok {
 		emit, prev = w.decide(code, last, now)
 		w.mu.Unlock()
 		return emit, prev, nil
@@ -63,7 +66,7 @@ func (w *Window) Admit(ctx context.Context, l *shortener.Link,
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if cur, ok := w.last.Get(code); ok {
+	if cur, ok := w.last.Peek(code); ok {
 		// Another click filled the entry meanwhile; it is newer.
 		last = cur
 	} else if !last.IsZero() {
@@ -88,7 +91,7 @@ func (w *Window) decide(code string, last, now time.Time) (bool, time.Time) {
 func (w *Window) Undo(code string, at, prev time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if cur, ok := w.last.Get(code); ok && cur.Equal(at) {
+	if cur, ok := w.last.Peek(code); ok && cur.Equal(at) {
 		if prev.IsZero() {
 			w.last.Remove(code)
 		} else {

@@ -341,6 +341,7 @@ func (b *bencher) rounds(names []string, rounds []round, srv *linkd) error {
 	for _, name := range names {
 		b.rep.add(median(rows[name]))
 	}
+	b.rep.EachRound = rows
 	b.rep.ratios(rows)
 	return nil
 }

@@ -52,8 +52,11 @@ type report struct {
 	HotToFloor    float64   `json:"hotToFloorRatio"`
 	HotToFloorP99 float64   `json:"hotToFloorP99Ratio"`
 	Results       []result  `json:"results"`
-	Ratios        []ratio   `json:"ratios,omitempty"`
-	Notes         []string  `json:"notes,omitempty"`
+	// EachRound holds every round of the interleaved scenarios, by
+	// scenario, of which Results has the medians.
+	EachRound map[string][]result `json:"eachRound,omitempty"`
+	Ratios    []ratio             `json:"ratios,omitempty"`
+	Notes     []string            `json:"notes,omitempty"`
 }
 
 func newReport(cfg *config) *report {

@@ -394,7 +394,7 @@ func (b *bencher) firstTaps(ctx context.Context, h *hitter, name string,
 	b.progress("%s: one tap on each of %d codes", name, len(ps))
 	start := time.Now()
 	first := h.closedLoop(ctx, loop{paths: ps, conns: b.cfg.conns,
-		dur: 10 * time.Minute, max: int64(len(ps)),
+		dur: 30 * time.Minute, max: int64(len(ps)),
 		pick: sequential(len(ps))})
 	if first.errs > 0 {
 		b.rep.note("%s: %d of the first taps failed: %s", name, first.errs,
