@@ -312,3 +312,38 @@ func TestWindowEvictedCodeReadsMarkers(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowKeepsLatestEvents fills a window of two links and clicks the
+// older one again inside its window: that suppressed click does not keep
+// it over a link with a later event, so a third link evicts it, and the
+// later one is still answered from memory.
+func TestWindowKeepsLatestEvents(t *testing.T) {
+	m := newFakeMarkers()
+	w := newWindow(t, 30*time.Second, 2, m)
+	for i, code := range []string{"aaa", "bbb"} {
+		if !admit(t, w, link(code), time.Duration(i)*time.Second) {
+			t.Fatalf("first click on %s did not emit", code)
+		}
+		m.set(code, t0.Add(time.Duration(i)*time.Second))
+	}
+	if admit(t, w, link("aaa"), 2*time.Second) {
+		t.Fatal("repeat click on aaa emitted")
+	}
+	if !admit(t, w, link("ccc"), 3*time.Second) {
+		t.Fatal("first click on ccc did not emit")
+	}
+	reads := m.reads.Load()
+	if admit(t, w, link("bbb"), 4*time.Second) {
+		t.Error("repeat click on bbb emitted")
+	}
+	if got := m.reads.Load() - reads; got != 0 {
+		t.Errorf("bbb, the later event, was read from markers %d times; "+
+			"the suppressed click on aaa kept aaa instead", got)
+	}
+	if admit(t, w, link("aaa"), 5*time.Second) {
+		t.Error("repeat click on evicted aaa emitted")
+	}
+	if got := m.reads.Load() - reads; got != 1 {
+		t.Errorf("evicted aaa read from markers %d times, want 1", got)
+	}
+}
