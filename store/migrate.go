@@ -15,6 +15,9 @@ import (
 // the binary records of version 2, and moves links' hourly points from
 // the series bucket to beside their counters.
 func binaryLinks(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(legacyLinkStats); err != nil {
+		return err
+	}
 	err := rewrite(tx.Bucket(bucketLinks), func(k, v []byte) ([]byte, error) {
 		var l shortener.Link
 		if err := json.Unmarshal(v, &l); err != nil {
@@ -26,7 +29,7 @@ func binaryLinks(tx *bolt.Tx) error {
 	if err != nil {
 		return fmt.Errorf("links: %w", err)
 	}
-	err = rewrite(tx.Bucket(bucketLinkStats), func(_, v []byte) ([]byte, error) {
+	err = rewrite(tx.Bucket(legacyLinkStats), func(_, v []byte) ([]byte, error) {
 		var s LinkStats
 		if err := json.Unmarshal(v, &s); err != nil {
 			return nil, err
@@ -69,7 +72,7 @@ func rewrite(b *bolt.Bucket, conv func(k, v []byte) ([]byte, error)) error {
 // moveLinkPoints moves version 1's link points ('l', code, 0, hour) from
 // the series bucket into link_stats.
 func moveLinkPoints(tx *bolt.Tx) error {
-	series, stats := tx.Bucket(bucketSeries), tx.Bucket(bucketLinkStats)
+	series, stats := tx.Bucket(bucketSeries), tx.Bucket(legacyLinkStats)
 	var keys [][]byte
 	c := series.Cursor()
 	for k, v := c.Seek([]byte{'l'}); k != nil && k[0] == 'l'; k, v = c.Next() {
@@ -91,52 +94,70 @@ func moveLinkPoints(tx *bolt.Tx) error {
 	return nil
 }
 
-// statsByCreation moves version 3's link counters, points and visits,
-// keyed by the link's code (then, for points and visits, a zero byte and
-// more), to the keys of version 4, which start with the link's counters'
-// key (statsKey) instead. Those of links that are gone are dropped.
-func statsByCreation(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketLinkStats, bucketVisits} {
-		if err := byCreation(tx, tx.Bucket(name)); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+// The buckets of link counters and points, and of visits, up to schema
+// 3, keyed by the link's code (then, for points and visits, a zero byte
+// and more). Version 4 keeps them in bucketLinkStats and bucketVisits,
+// keyed by the link's counters' key (statsKey) instead.
+var (
+	legacyLinkStats = []byte("link_stats")
+	legacyVisits    = []byte("visits")
+)
+
+// moveChunk is how many keys one transaction of moveByCreation moves, so
+// that an upgrade's memory stays bounded whatever the file's size.
+const moveChunk = 10_000
+
+// moveByCreation moves what the legacy buckets hold to the keys of version
+// 4, moveChunk keys per transaction, and deletes each legacy bucket once
+// it is empty. Those of links that are gone are dropped. The file says
+// version 4 from the first of these transactions on, so an older linkd
+// refuses it, and a crash midway leaves the rest for the next open.
+func moveByCreation(b *bolt.DB) error {
+	for _, m := range []struct{ from, to []byte }{
+		{legacyLinkStats, bucketLinkStats}, {legacyVisits, bucketVisits},
+	} {
+		for done := false; !done; {
+			err := b.Update(func(tx *bolt.Tx) error {
+				var err error
+				done, err = moveSome(tx, m.from, m.to, moveChunk)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("%s: %w", m.from, err)
+			}
 		}
 	}
 	return nil
 }
 
-// byCreation rekeys b for statsByCreation.
-func byCreation(tx *bolt.Tx, b *bolt.Bucket) error {
-	links := tx.Bucket(bucketLinks)
-	type kv struct{ k, v []byte }
-	var old [][]byte
-	var moved []kv
-	err := b.ForEach(func(k, v []byte) error {
-		old = append(old, bytes.Clone(k))
+// moveSome moves up to n keys of the legacy bucket from to to, and
+// reports whether from is gone.
+func moveSome(tx *bolt.Tx, from, to []byte, n int) (bool, error) {
+	old := tx.Bucket(from)
+	if old == nil {
+		return true, nil
+	}
+	links, dst := tx.Bucket(bucketLinks), tx.Bucket(to)
+	c := old.Cursor()
+	moved := 0
+	for k, v := c.First(); k != nil && moved < n; k, v = c.First() {
 		code, rest, more := bytes.Cut(k, []byte{0})
-		link := links.Get(code)
-		if link == nil {
-			return nil
+		if link := links.Get(code); link != nil {
+			nk := statsKey(string(code), link)
+			if more {
+				nk = append(append(nk, 0), rest...)
+			}
+			if err := dst.Put(nk, bytes.Clone(v)); err != nil {
+				return false, err
+			}
 		}
-		nk := statsKey(string(code), link)
-		if more {
-			nk = append(append(nk, 0), rest...)
+		if err := c.Delete(); err != nil {
+			return false, err
 		}
-		moved = append(moved, kv{nk, bytes.Clone(v)})
-		return nil
-	})
-	if err != nil {
-		return err
+		moved++
 	}
-	// All the old keys go first: an old key may look like a new one.
-	for _, k := range old {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
+	if moved < n {
+		return true, tx.DeleteBucket(from)
 	}
-	for _, e := range moved {
-		if err := b.Put(e.k, e.v); err != nil {
-			return err
-		}
-	}
-	return nil
+	return false, nil
 }

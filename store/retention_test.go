@@ -206,3 +206,60 @@ func TestPruneKeepsAllBeforeTheirTime(t *testing.T) {
 		t.Errorf("Prune before anything = %d, %v; want 0, nil", n, err)
 	}
 }
+
+// TestVisitLogAfterRetention fills a link's visit log, lets retention
+// remove it all, and logs new visits: they are kept, up to the log's
+// size, newest first.
+func TestVisitLogAfterRetention(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	createLinks(t, db, newLink("visited1", "camp1", "+15555550100"))
+	logBots := func(from time.Time, n int) {
+		t.Helper()
+		tally := &tracker.Tally{CampaignID: "camp1", Phone: "+15555550100"}
+		for i := range n {
+			at := from.Add(time.Duration(i) * time.Second)
+			tally.BotClicks++
+			tally.Seen = at
+			tally.Recent = append(tally.Recent, tracker.VisitRecord{At: at,
+				Reason: tracker.ReasonCrawler, Agent: fmt.Sprint(at.Unix())})
+		}
+		_, err := db.CommitClicks(ctx, tracker.Batch{
+			Tallies: map[string]*tracker.Tally{"visited1": tally}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for range 3 {
+		logBots(now.Add(-48*time.Hour), 8)
+	}
+	if _, err := db.Prune(ctx, now.Add(-time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	visits := func() []tracker.VisitRecord {
+		t.Helper()
+		vs, err := db.Visits(ctx, "visited1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return vs
+	}
+	if vs := visits(); len(vs) != 0 {
+		t.Fatalf("%d visits left after retention, want 0", len(vs))
+	}
+
+	logBots(now, 1)
+	if vs := visits(); len(vs) != 1 || !vs[0].At.Equal(now) {
+		t.Fatalf("after retention and one visit: %+v, want the one", vs)
+	}
+	for i := range 3 {
+		logBots(now.Add(time.Duration(1+8*i)*time.Second), 8)
+	}
+	vs := visits()
+	newest := now.Add(24 * time.Second)
+	if len(vs) != 20 || !vs[0].At.Equal(newest) {
+		t.Errorf("after 25 visits: %d, newest %v, want 20, newest %v",
+			len(vs), vs[0].At, newest)
+	}
+}

@@ -196,22 +196,24 @@ func TestOpenMigratesVersionThree(t *testing.T) {
 	// behind, as a version 3 linkd could not leave them but a bad file
 	// may.
 	editFile(t, path, func(tx *bolt.Tx) error {
-		for _, name := range []string{"link_stats", "visits"} {
-			b := tx.Bucket([]byte(name))
-			var ks, vs [][]byte
-			b.ForEach(func(k, v []byte) error {
-				ks, vs = append(ks, bytes.Clone(k)), append(vs, bytes.Clone(v))
-				return nil
+		for to, from := range map[string]string{"link_stats": "link_counters",
+			"visits": "visit_log"} {
+			b, err := tx.CreateBucket([]byte(to))
+			if err != nil {
+				return err
+			}
+			var vs [][]byte
+			err = tx.Bucket([]byte(from)).ForEach(func(k, v []byte) error {
+				vs = append(vs, bytes.Clone(v))
+				return b.Put(bytes.Clone(k[8:]), vs[len(vs)-1])
 			})
-			for i, k := range ks {
-				if err := b.Delete(k); err != nil {
-					return err
-				}
-				if err := b.Put(k[8:], vs[i]); err != nil {
-					return err
-				}
+			if err != nil {
+				return err
 			}
 			if err := b.Put([]byte("gone0001"), vs[0]); err != nil {
+				return err
+			}
+			if err := tx.DeleteBucket([]byte(from)); err != nil {
 				return err
 			}
 		}
@@ -253,6 +255,11 @@ func TestOpenMigratesVersionThree(t *testing.T) {
 		var left []string
 		kept := 0
 		for _, name := range []string{"link_stats", "visits"} {
+			if tx.Bucket([]byte(name)) != nil {
+				left = append(left, "bucket "+name)
+			}
+		}
+		for _, name := range []string{"link_counters", "visit_log"} {
 			tx.Bucket([]byte(name)).ForEach(func(k, _ []byte) error {
 				if bytes.Contains(k, []byte("late0001")) {
 					kept++

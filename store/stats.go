@@ -245,7 +245,8 @@ func (db *DB) CommitClicks(ctx context.Context,
 
 // tallyAll adds tallies to their links' counters, in the order of the
 // counters' keys, so that neighbours share pages and search paths.
-// Tallies of links deleted meanwhile are dropped.
+// Tallies of links deleted meanwhile are dropped, and so are those of a
+// link whose code a newer link has taken since.
 func tallyAll(tx *bolt.Tx, tallies map[string]*tracker.Tally) error {
 	type keyed struct {
 		code string
@@ -253,10 +254,16 @@ func tallyAll(tx *bolt.Tx, tallies map[string]*tracker.Tally) error {
 	}
 	links := tx.Bucket(bucketLinks)
 	todo := make([]keyed, 0, len(tallies))
-	for code := range tallies {
-		if link := links.Get([]byte(code)); link != nil {
-			todo = append(todo, keyed{code, statsKey(code, link)})
+	for code, t := range tallies {
+		link := links.Get([]byte(code))
+		if link == nil {
+			continue
 		}
+		k := statsKey(code, link)
+		if !t.Created.IsZero() && !bytes.Equal(k, statsKeyAt(code, t.Created)) {
+			continue
+		}
+		todo = append(todo, keyed{code, k})
 	}
 	slices.SortFunc(todo, func(a, b keyed) int {
 		return bytes.Compare(a.key, b.key)
@@ -469,19 +476,21 @@ func logVisits(tx *bolt.Tx, key []byte, s *LinkStats,
 	if s.Logged <= keptVisits {
 		return nil
 	}
+	// Over the count, the log itself says how many it holds: retention
+	// deletes visits without lowering the count.
 	prefix := append(key, 0)
 	c := b.Cursor()
-	var old [][]byte
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) &&
-		int64(len(old)) < s.Logged-keptVisits; k, _ = c.Next() {
-		old = append(old, k)
+	var all [][]byte
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		all = append(all, k)
 	}
+	old := all[:max(0, len(all)-keptVisits)]
 	for _, k := range old {
 		if err := b.Delete(k); err != nil {
 			return err
 		}
 	}
-	s.Logged = keptVisits
+	s.Logged = int64(len(all) - len(old))
 	return nil
 }
 

@@ -31,7 +31,7 @@ var (
 	bucketLinks        = []byte("links")
 	bucketLinksByCamp  = []byte("links_by_campaign")
 	bucketLinksByPhone = []byte("links_by_phone")
-	bucketLinkStats    = []byte("link_stats")
+	bucketLinkStats    = []byte("link_counters")
 	bucketCampStats    = []byte("campaign_stats")
 	bucketLeadsClicked = []byte("leads_clicked")
 	bucketEvents       = []byte("events")
@@ -40,7 +40,7 @@ var (
 	bucketDue          = []byte("deliveries_due")
 	bucketByEndpoint   = []byte("deliveries_by_endpoint")
 	bucketAttempts     = []byte("attempts")
-	bucketVisits       = []byte("visits")
+	bucketVisits       = []byte("visit_log")
 	bucketMessages     = []byte("messages")
 	bucketKeys         = []byte("keys")
 	bucketKeyHashes    = []byte("key_hashes")
@@ -84,6 +84,10 @@ func Open(path string) (*DB, error) {
 	if err := b.Update(db.migrate); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := moveByCreation(b); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open %s: migrate schema 3 to 4: %w", path, err)
 	}
 	if err := b.Update(replayJournal); err != nil {
 		b.Close()
@@ -135,9 +139,11 @@ func migrations() [SchemaVersion]func(*bolt.Tx) error {
 		// having applied none of it. The version keeps a build that does
 		// not replay the journal from opening the file.
 		func(*bolt.Tx) error { return nil },
-		// 3 to 4: link counters and points keyed by the link's creation
-		// time and code instead of its code.
-		statsByCreation,
+		// 3 to 4: link counters, points and visits keyed by the link's
+		// creation time and code, in new buckets. Their move from the old
+		// ones is too big for one transaction: moveByCreation makes it
+		// after this step, in many, and a crash resumes it.
+		func(*bolt.Tx) error { return nil },
 	}
 }
 

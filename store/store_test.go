@@ -887,3 +887,30 @@ func TestLeadsClickedManyLinks(t *testing.T) {
 			s.LeadsClicked, s.Clicks)
 	}
 }
+
+// TestStaleTallyDropped recreates a deleted link's code and commits a
+// tally of the old link, as a flush picked up before the delete would: the
+// new link does not count it, and counts its own.
+func TestStaleTallyDropped(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	createLinks(t, db, newLink("reuse001", "camp1", "+15555550100"))
+	if err := db.DeleteLink(ctx, "reuse001"); err != nil {
+		t.Fatal(err)
+	}
+	l := newLink("reuse001", "camp2", "+15555550101")
+	l.CreatedAt = t0.Add(time.Hour)
+	createLinks(t, db, l)
+	for _, created := range []time.Time{t0, l.CreatedAt} {
+		_, err := db.CommitClicks(ctx, tracker.Batch{
+			Tallies: map[string]*tracker.Tally{"reuse001": {
+				CampaignID: "camp2", Created: created, Clicks: 1,
+				First: t0, Last: t0, Seen: t0}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, err := db.LinkStats(ctx, "reuse001"); err != nil || s.Clicks != 1 {
+		t.Errorf("new link's counters = %+v, %v; want its own click only", s, err)
+	}
+}
