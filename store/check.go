@@ -21,13 +21,16 @@ const maxProblems = 1000
 // holds, and what is wrong with it.
 type Report struct {
 	SchemaVersion int
-	Links         int
-	Campaigns     int
-	Endpoints     int
-	Events        int
-	Deliveries    int
-	Attempts      int
-	Keys          int
+	// Moving is set while the move of version 3's counters and visit
+	// logs to version 4's buckets is unfinished.
+	Moving     bool
+	Links      int
+	Campaigns  int
+	Endpoints  int
+	Events     int
+	Deliveries int
+	Attempts   int
+	Keys       int
 	// Problems are the broken invariants, one line each, at most
 	// maxProblems of them; Omitted counts the problems left out.
 	Problems []string
@@ -54,6 +57,9 @@ func (r Report) String() string {
 	}, ", ") + fmt.Sprintf("; schema %d", r.SchemaVersion)
 	if r.SchemaVersion < SchemaVersion {
 		s += fmt.Sprintf(" (linkd serve migrates it to %d)", SchemaVersion)
+	} else if r.Moving {
+		s += " (its counters are still moving to schema 4's keys; " +
+			"linkd serve finishes the move)"
 	}
 	return s
 }
@@ -112,6 +118,8 @@ func (c *checker) run(ctx context.Context) error {
 		return err
 	}
 	c.r.SchemaVersion = schemaVersion(c.tx)
+	c.r.Moving = c.r.SchemaVersion >= 4 &&
+		(c.tx.Bucket(legacyLinkStats) != nil || c.tx.Bucket(legacyVisits) != nil)
 	for err := range c.tx.Check() {
 		c.problem("bbolt: %v", err)
 	}

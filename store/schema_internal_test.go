@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +34,10 @@ func TestMoveByCreationResumes(t *testing.T) {
 	created := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 	want := map[string]string{}
 	err = b.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucket(bucketMeta)
+		if err := meta.Put(keySchema, u64(SchemaVersion)); err != nil {
+			return err
+		}
 		links, _ := tx.CreateBucket(bucketLinks)
 		tx.CreateBucket(bucketLinkStats)
 		tx.CreateBucket(bucketVisits)
@@ -72,8 +78,19 @@ func TestMoveByCreationResumes(t *testing.T) {
 	if err != nil || done {
 		t.Fatalf("first chunk: done %v, %v", done, err)
 	}
+	db := &DB{bolt: b}
+	if r, err := db.Check(context.Background()); err != nil || !r.Moving {
+		t.Errorf("check of a half-moved file: moving %v, %v", r.Moving, err)
+	}
+	ok := Report{SchemaVersion: SchemaVersion, Moving: true}.String()
+	if !strings.Contains(ok, "still moving") {
+		t.Errorf("check's line for a half-moved file: %q", ok)
+	}
 	if err := moveByCreation(b); err != nil {
 		t.Fatal(err)
+	}
+	if r, err := db.Check(context.Background()); err != nil || r.Moving {
+		t.Errorf("check after the move: moving %v, %v", r.Moving, err)
 	}
 	got := map[string]string{}
 	err = b.View(func(tx *bolt.Tx) error {
