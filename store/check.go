@@ -135,7 +135,7 @@ func (c *checker) run(ctx context.Context) error {
 	for _, pass := range []func(context.Context) error{
 		c.links, c.byCampaign, c.byPhone, c.campaigns, c.endpoints,
 		c.events, c.deliveries, c.due, c.byEndpoint, c.attempts, c.keys,
-		c.keyHashes,
+		c.keyHashes, c.counters,
 	} {
 		if err := pass(ctx); err != nil {
 			return err
@@ -431,4 +431,32 @@ func (c *checker) keyHashes(ctx context.Context) error {
 				"another hash", id)
 		}
 	})
+}
+
+// counters checks that every key of the link counters, points and visit
+// logs starts with the key of an existing link's counters (statsKey): a
+// deleted link leaves none behind, nor does a code given to a new link.
+func (c *checker) counters(ctx context.Context) error {
+	links := c.tx.Bucket(bucketLinks)
+	for _, name := range [][]byte{bucketLinkStats, bucketVisits} {
+		err := c.each(ctx, name, func(k, _ []byte) {
+			if len(k) <= 8 {
+				c.problem("%s: key %q is too short", name, k)
+				return
+			}
+			code, _, _ := bytes.Cut(k[8:], []byte{0})
+			link := links.Get(code)
+			switch {
+			case link == nil:
+				c.problem("%s: key %q is of link %q, which is gone", name,
+					k, code)
+			case !bytes.Equal(k[:8], createdBytes(link)):
+				c.problem("%s: key %q is of an older link %q", name, k, code)
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/akti/linkd/emitter"
 	"github.com/akti/linkd/store"
+	"github.com/akti/linkd/tracker"
 )
 
 // sample is a closed database file holding links in two campaigns, an
@@ -58,6 +59,15 @@ func newSample(tb testing.TB) *sample {
 	}
 	s.succeeded = finish(tb, db, ds[0], emitter.Succeeded, time.Time{}, t0)
 	s.dead = finish(tb, db, ds[1], emitter.Dead, time.Time{}, t0)
+	// A click and a logged bot visit, for counters, points and a visit.
+	tallies := map[string]*tracker.Tally{"abc123": {CampaignID: "camp1",
+		Phone: "+15555550100", Clicks: 1, BotClicks: 1, First: t0, Last: t0,
+		Seen: t0, Recent: []tracker.VisitRecord{{At: t0,
+			Reason: tracker.ReasonCrawler, Agent: "crawler"}}}}
+	_, err = db.CommitClicks(ctx, tracker.Batch{Tallies: tallies})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	s.pending = finish(tb, db, ds[2], emitter.Pending,
 		time.Now().Add(time.Hour).UTC(), t0)
 	err = db.PutKey(ctx, &store.Key{ID: "key_1", Name: "one",
@@ -172,6 +182,26 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 		corrupt func(s *sample, tx *bolt.Tx) error
 		want    []string
 	}{
+		{
+			name: "counters of a deleted link",
+			corrupt: func(_ *sample, tx *bolt.Tx) error {
+				return tx.Bucket([]byte("link_counters")).Put(
+					[]byte("\x00\x00\x00\x00\x00\x00\x00\x01gone0001"),
+					make([]byte, 64))
+			},
+			want: []string{`link_counters: key "\x00\x00\x00\x00\x00` +
+				`\x00\x00\x01gone0001" is of link "gone0001", which is gone`},
+		},
+		{
+			name: "visit of an older link with the same code",
+			corrupt: func(_ *sample, tx *bolt.Tx) error {
+				return tx.Bucket([]byte("visit_log")).Put(
+					[]byte("\x00\x00\x00\x00\x00\x00\x00\x01abc123\x00x"),
+					[]byte("{}"))
+			},
+			want: []string{`visit_log: key "\x00\x00\x00\x00\x00\x00` +
+				`\x00\x01abc123\x00x" is of an older link "abc123"`},
+		},
 		{
 			name: "dangling campaign index entry",
 			corrupt: func(_ *sample, tx *bolt.Tx) error {
