@@ -450,7 +450,7 @@ func (c *checker) counters(ctx context.Context) error {
 			case link == nil:
 				c.problem("%s: key %q is of link %q, which is gone", name,
 					k, code)
-			case !bytes.Equal(k[:8], createdBytes(link)):
+			case !bytes.HasPrefix(k, statsKey(string(code), link)):
 				c.problem("%s: key %q is of an older link %q", name, k, code)
 			}
 		})

@@ -108,7 +108,7 @@ func applyJournal(tx *bolt.Tx, mine func(code string) bool) error {
 		if key == nil || j.seq <= decodeLinkStats(stats.Get(key)).Journal {
 			continue
 		}
-		if err := cc.update(j.code, key, j.tally(), nil); err != nil {
+		if err := cc.update(j.code, key, j.tally()); err != nil {
 			return err
 		}
 	}

@@ -133,7 +133,7 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 		if err != nil {
 			return err
 		}
-		k, sk := []byte(code), linkStatsKey(tx, code)
+		k, sk := []byte(code), statsKeyAt(code, l.CreatedAt)
 		if err := applyJournalOf(tx, code); err != nil {
 			return err
 		}
@@ -155,13 +155,10 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 				return err
 			}
 		}
-		if err := deletePrefix(tx.Bucket(bucketVisits),
-			append(bytes.Clone(sk), 0)); err != nil {
-			return err
-		}
-		err = deletePrefix(tx.Bucket(bucketLinkStats), linkPoints(sk))
-		if err != nil {
-			return err
+		for _, b := range [][]byte{bucketVisits, bucketLinkStats} {
+			if err := deletePrefix(tx.Bucket(b), linkPrefix(sk)); err != nil {
+				return err
+			}
 		}
 		return addCampaignStat(tx, l.CampaignID,
 			func(s *CampaignStats) { s.Links-- })

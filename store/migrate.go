@@ -81,7 +81,8 @@ func moveLinkPoints(tx *bolt.Tx) error {
 		}
 		code := string(k[1 : len(k)-9])
 		hour := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
-		if err := stats.Put(pointKey(linkPoints([]byte(code)), hour), append([]byte(nil), v...)); err != nil {
+		point := pointKey(append([]byte(code), 0), hour)
+		if err := stats.Put(point, append([]byte(nil), v...)); err != nil {
 			return err
 		}
 		keys = append(keys, append([]byte(nil), k...))
@@ -145,7 +146,7 @@ func moveSome(tx *bolt.Tx, from, to []byte, n int) (bool, error) {
 		if link := links.Get(code); link != nil {
 			nk := statsKey(string(code), link)
 			if more {
-				nk = append(append(nk, 0), rest...)
+				nk = append(linkPrefix(nk), rest...)
 			}
 			if err := dst.Put(nk, bytes.Clone(v)); err != nil {
 				return false, err

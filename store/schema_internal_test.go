@@ -57,12 +57,12 @@ func TestMoveByCreationResumes(t *testing.T) {
 			if err := old.Put([]byte(l.Code), []byte(v)); err != nil {
 				return err
 			}
-			if err := old.Put(pointKey(linkPoints([]byte(l.Code)), 7),
+			if err := old.Put(pointKey(linkPrefix([]byte(l.Code)), 7),
 				[]byte(point)); err != nil {
 				return err
 			}
 			want[string(key)] = v
-			want[string(pointKey(linkPoints(key), 7))] = point
+			want[string(pointKey(linkPrefix(key), 7))] = point
 		}
 		return nil
 	})

@@ -18,14 +18,9 @@ type Point struct {
 
 // Hourly points are keyed by an owner's prefix followed by the hour in
 // Unix seconds; the value is clicks and bot clicks, 8 bytes each. A
-// link's points live beside its counters in the link_stats bucket, under
-// their key (statsKey) and a zero byte, so a click dirties one page for
-// both; a campaign's live in the series bucket under 'c', its id and a
-// zero byte.
-
-// linkPoints returns the prefix of the points of the link whose counters
-// are under key.
-func linkPoints(key []byte) []byte { return append(key, 0) }
+// link's points live beside its counters, under linkPrefix, so a click
+// dirties one page for both; a campaign's live in the series bucket
+// under 'c', its id and a zero byte.
 
 func campaignPoints(id string) []byte {
 	return append(append([]byte{'c'}, id...), 0)
@@ -55,12 +50,7 @@ func addPoint(b *bolt.Bucket, prefix []byte, hour int64,
 // LinkSeries returns the link's hourly traffic since since.
 func (db *DB) LinkSeries(ctx context.Context, code string,
 	since time.Time) ([]Point, error) {
-	return db.points(bucketLinkStats, func(tx *bolt.Tx) []byte {
-		if k := linkStatsKey(tx, code); k != nil {
-			return linkPoints(k)
-		}
-		return nil
-	}, since)
+	return db.points(bucketLinkStats, linkPrefixOf(code), since)
 }
 
 // CampaignSeries returns the campaign's hourly traffic since since.

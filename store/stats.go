@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -110,9 +109,24 @@ func statsKey(code string, link []byte) []byte {
 // statsKeyAt returns the key of the counters of the link with code
 // created at created, as statsKey does from its record.
 func statsKeyAt(code string, created time.Time) []byte {
-	k := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(code)+9),
-		uint64(created.UnixNano()))
-	return append(k, code...)
+	k := statsKey(code, nil)
+	binary.BigEndian.PutUint64(k, uint64(created.UnixNano()))
+	return k
+}
+
+// linkPrefix returns the prefix of the keys of a link's hourly points
+// and logged visits: its counters' key and a zero byte.
+func linkPrefix(key []byte) []byte { return append(key, 0) }
+
+// linkPrefixOf returns, for points and readAll, the prefix of the link
+// with code in tx, or nil when there is no such link.
+func linkPrefixOf(code string) func(*bolt.Tx) []byte {
+	return func(tx *bolt.Tx) []byte {
+		if k := linkStatsKey(tx, code); k != nil {
+			return linkPrefix(k)
+		}
+		return nil
+	}
 }
 
 // linkStatsKey returns the key of the counters of the link with code, or
@@ -260,7 +274,8 @@ func tallyAll(tx *bolt.Tx, tallies map[string]*tracker.Tally) error {
 			continue
 		}
 		k := statsKey(code, link)
-		if !t.Created.IsZero() && !bytes.Equal(k, statsKeyAt(code, t.Created)) {
+		if !t.Created.IsZero() &&
+			binary.BigEndian.Uint64(k) != uint64(t.Created.UnixNano()) {
 			continue
 		}
 		todo = append(todo, keyed{code, k})
@@ -270,12 +285,7 @@ func tallyAll(tx *bolt.Tx, tallies map[string]*tracker.Tally) error {
 	})
 	cc := newClickCommit(tx)
 	for _, k := range todo {
-		t := tallies[k.code]
-		var logErr error
-		err := cc.update(k.code, k.key, t, func(s *LinkStats) {
-			logErr = logVisits(tx, k.key, s, t.Recent)
-		})
-		if err := errors.Join(logErr, err); err != nil {
+		if err := cc.update(k.code, k.key, tallies[k.code]); err != nil {
 			return err
 		}
 	}
@@ -306,11 +316,11 @@ func putEmitted(tx *bolt.Tx, journal *bolt.Bucket, eps []*emitter.Endpoint,
 	return putEvent(tx, eps, e.Event)
 }
 
-// update adds t to the counters and hourly series of the link with code,
-// whose counters' key is key, lets more change them, and gathers the
-// campaign's share for finish.
-func (cc *clickCommit) update(code string, key []byte, t *tracker.Tally,
-	more func(*LinkStats)) error {
+// update adds t to the counters, hourly series and visit log of the link
+// with code, whose counters' key is key, and gathers the campaign's share
+// for finish.
+func (cc *clickCommit) update(code string, key []byte,
+	t *tracker.Tally) error {
 	b := cc.tx.Bucket(bucketLinkStats)
 	s := decodeLinkStats(b.Get(key))
 	c := cc.camps[t.CampaignID]
@@ -331,8 +341,8 @@ func (cc *clickCommit) update(code string, key []byte, t *tracker.Tally,
 	c.Clicks += t.Clicks
 	c.BotClicks += t.BotClicks
 	c.Events += t.Events
-	if more != nil {
-		more(&s)
+	if err := logVisits(cc.tx, key, &s, t.Recent); err != nil {
+		return err
 	}
 	// bbolt keeps the value until the transaction ends: a fresh one each.
 	if err := b.Put(key, s.encode(make([]byte, 0, linkStatsSize))); err != nil {
@@ -342,7 +352,7 @@ func (cc *clickCommit) update(code string, key []byte, t *tracker.Tally,
 	p := cc.series[seriesPoint{t.CampaignID, hour}]
 	cc.series[seriesPoint{t.CampaignID, hour}] = [2]int64{p[0] + t.Clicks,
 		p[1] + t.BotClicks}
-	return addPoint(b, linkPoints(key), hour, t.Clicks, t.BotClicks)
+	return addPoint(b, linkPrefix(key), hour, t.Clicks, t.BotClicks)
 }
 
 // finish writes the gathered campaign counters and series.
@@ -468,7 +478,8 @@ func logVisits(tx *bolt.Tx, key []byte, s *LinkStats,
 		if err != nil {
 			return err
 		}
-		if err := putJSON(b, join(key, timeKey(v.At), u64(seq)), v); err != nil {
+		k := join(key, timeKey(v.At), u64(seq))
+		if err := putJSON(b, k, v); err != nil {
 			return err
 		}
 	}
@@ -478,7 +489,7 @@ func logVisits(tx *bolt.Tx, key []byte, s *LinkStats,
 	}
 	// Over the count, the log itself says how many it holds: retention
 	// deletes visits without lowering the count.
-	prefix := append(key, 0)
+	prefix := linkPrefix(key)
 	c := b.Cursor()
 	var all [][]byte
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
@@ -497,12 +508,7 @@ func logVisits(tx *bolt.Tx, key []byte, s *LinkStats,
 // Visits returns the link's logged visits, newest first.
 func (db *DB) Visits(ctx context.Context, code string) ([]tracker.VisitRecord, error) {
 	out, err := readAll[tracker.VisitRecord](db, bucketVisits,
-		func(tx *bolt.Tx) []byte {
-			if k := linkStatsKey(tx, code); k != nil {
-				return append(k, 0)
-			}
-			return nil
-		})
+		linkPrefixOf(code))
 	slices.Reverse(out)
 	return out, err
 }

@@ -806,7 +806,7 @@ func emitted(ids *emitter.IDs, l *shortener.Link, at time.Time) tracker.Emitted 
 	ev := emitter.ClickEvent(ids.New("evt_", at), l.CampaignID,
 		emitter.Lead{Phone: l.Phone}, l.URL, "https://s.test/"+l.Code, at)
 	return tracker.Emitted{Code: l.Code, CampaignID: l.CampaignID,
-		Phone: l.Phone, At: at, Event: ev}
+		Phone: l.Phone, Created: l.CreatedAt, At: at, Event: ev}
 }
 
 // TestDeleteLinkKeepsUnflushedClicks deletes a link whose emitted click

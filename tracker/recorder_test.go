@@ -78,7 +78,21 @@ func emittedClick(ids *emitter.IDs, l *shortener.Link,
 	ev := emitter.ClickEvent(ids.New("evt_", at), l.CampaignID,
 		emitter.Lead{Phone: l.Phone}, l.URL, l.ShortURL(testBaseURL), at)
 	return tracker.Emitted{Code: l.Code, CampaignID: l.CampaignID,
-		Phone: l.Phone, At: ev.Time, Event: ev}
+		Phone: l.Phone, Created: l.CreatedAt, At: ev.Time, Event: ev}
+}
+
+// reopen closes db, as a stop would, and opens its file at path again.
+func reopen(tb testing.TB, db *store.DB, path string) *store.DB {
+	tb.Helper()
+	if err := db.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	db, err := store.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
 
 // emittedClicks returns n emitted clicks a millisecond apart, on links in
@@ -320,15 +334,8 @@ func TestJournalReplaySkipsFlushed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 
-	db, err = store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = reopen(t, db, path)
 	want := store.LinkStats{Clicks: 3, Events: 3, FirstClickAt: t0,
 		LastClickAt: t0.Add(2 * time.Minute),
 		LastEventAt: t0.Add(2 * time.Minute)}

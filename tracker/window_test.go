@@ -193,23 +193,14 @@ func TestWindowAfterRestart(t *testing.T) {
 	if !admit(t, before, l, 0) {
 		t.Fatal("first click did not emit")
 	}
-	ev := emitter.ClickEvent(emitter.NewIDs().New("evt_", t0), l.CampaignID,
-		emitter.Lead{Phone: l.Phone}, l.URL, "https://s.test/abc123", t0)
-	b := tracker.Batch{Emitted: []tracker.Emitted{{Code: l.Code,
-		CampaignID: l.CampaignID, Phone: l.Phone, At: t0, Event: ev}}}
+	b := tracker.Batch{Emitted: []tracker.Emitted{
+		emittedClick(emitter.NewIDs(), l, t0)}}
 	if _, err := db.CommitClicks(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	// After it: a new window with an empty memory over the reopened file.
-	db, err = store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db = reopen(t, db, path)
 	after := newWindow(t, 30*time.Second, 16, db)
 	if admit(t, after, l, 10*time.Second) {
 		t.Error("click 10s after the event emitted after a restart")
