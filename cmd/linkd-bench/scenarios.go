@@ -692,8 +692,7 @@ func (a *api) createBatch(ctx context.Context, campaign string,
 			Code string `json:"code"`
 		} `json:"links"`
 	}
-	err := a.call(ctx, http.MethodPost, "/api/v1/links/batch", in,
-		http.StatusCreated, &out)
+	err := a.Call(ctx, http.MethodPost, "/api/v1/links/batch", in, &out)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/akti/linkd/cmd/internal/adminapi"
 	"github.com/akti/linkd/emitter"
 )
 
@@ -334,50 +335,12 @@ func newServer(h http.Handler) *http.Server {
 }
 
 // api calls linkd's admin API as the admin.
-type api struct {
-	base, token string
-	client      *http.Client
-}
+type api struct{ adminapi.Client }
 
 func newAPI(base, token string) *api {
 	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8}
-	return &api{base: base, token: token,
-		client: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}
-}
-
-// call sends in as JSON and decodes the answer into out (unless nil); an
-// answer other than want is an error holding the start of its body.
-func (a *api) call(ctx context.Context, method, path string, in any,
-	want int, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != want {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s: status %d: %s", method, path,
-			resp.StatusCode, bytes.TrimSpace(b))
-	}
-	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return &api{adminapi.Client{Base: base, Token: token,
+		HTTP: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}}
 }
 
 // campaignStats are the counters of a campaign the bench checks.
@@ -391,8 +354,8 @@ type campaignStats struct {
 func (a *api) stats(ctx context.Context, campaign string) (campaignStats,
 	error) {
 	var s campaignStats
-	err := a.call(ctx, http.MethodGet, "/api/v1/campaigns/"+campaign+
-		"/stats", nil, http.StatusOK, &s)
+	err := a.Call(ctx, http.MethodGet, "/api/v1/campaigns/"+campaign+
+		"/stats", nil, &s)
 	return s, err
 }
 
@@ -405,8 +368,7 @@ func (a *api) addWebhook(ctx context.Context, url,
 	var out struct {
 		Secret string `json:"secret"`
 	}
-	err := a.call(ctx, http.MethodPost, "/api/v1/webhooks", in,
-		http.StatusCreated, &out)
+	err := a.Call(ctx, http.MethodPost, "/api/v1/webhooks", in, &out)
 	return out.Secret, err
 }
 

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/akti/linkd/cmd/internal/adminapi"
 )
 
 const (
@@ -91,7 +91,7 @@ func round(ctx context.Context, c config, db string,
 type child struct {
 	cmd    *exec.Cmd
 	public string
-	admin  string
+	api    adminapi.Client
 	http   *http.Client
 }
 
@@ -117,7 +117,8 @@ func startLinkd(bin, db string) (*child, error) {
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
 		if m := listening.FindStringSubmatch(lines.Text()); m != nil {
-			c.public, c.admin = m[1], m[2]
+			c.public = m[1]
+			c.api = adminapi.Client{Base: m[2], Token: token, HTTP: c.http}
 			go io.Copy(io.Discard, stdout)
 			return c, nil
 		}
@@ -142,35 +143,10 @@ func (c *child) stop() {
 	}
 }
 
-// call sends body, as JSON when not nil, to the admin API as the admin
-// and decodes the answer into out.
+// call sends body to the admin API as the admin and decodes the answer
+// into out.
 func (c *child) call(method, path string, body, out any) error {
-	var r io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		r = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, c.admin+path, r)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
-	}
-	return json.Unmarshal(data, out)
+	return c.api.Call(context.Background(), method, path, body, out)
 }
 
 // createLinks makes n links of the crash campaign, one lead each.

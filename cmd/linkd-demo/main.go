@@ -6,7 +6,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/akti/linkd/cmd/internal/adminapi"
 )
 
 const token = "demo-admin-token-0123456789"
@@ -36,7 +38,7 @@ func main() {
 // demo holds the running parts.
 type demo struct {
 	out      io.Writer
-	admin    string
+	api      adminapi.Client
 	public   string
 	events   chan string
 	children []*exec.Cmd
@@ -232,8 +234,10 @@ func (d *demo) startLinkd(bin, db string) error {
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
 		if m := listening.FindStringSubmatch(lines.Text()); m != nil {
-			d.public, d.admin = m[1], m[2]
-			d.say("linkd is up: redirects on %s, admin API on %s", d.public, d.admin)
+			d.public = m[1]
+			d.api = adminapi.Client{Base: m[2], Token: token, HTTP: noRedirect}
+			d.say("linkd is up: redirects on %s, admin API on %s", d.public,
+				d.api.Base)
 			go io.Copy(io.Discard, stdout)
 			return nil
 		}
@@ -290,33 +294,10 @@ func (d *demo) tap(code, agent string) (int, string, error) {
 	return resp.StatusCode, resp.Header.Get("Location"), nil
 }
 
+// call sends body to the admin API as the admin and decodes the answer
+// into out.
 func (d *demo) call(method, path string, body, out any) error {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, d.admin+path, r)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	return json.Unmarshal(raw, out)
+	return d.api.Call(context.Background(), method, path, body, out)
 }
 
 func freeAddr() (string, error) {
