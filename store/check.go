@@ -135,13 +135,22 @@ func (c *checker) run(ctx context.Context) error {
 	for _, pass := range []func(context.Context) error{
 		c.links, c.byCampaign, c.byPhone, c.campaigns, c.endpoints,
 		c.events, c.deliveries, c.due, c.byEndpoint, c.attempts, c.keys,
-		c.keyHashes, c.counters,
+		c.keyHashes, c.counters, c.journal,
 	} {
 		if err := pass(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// journal checks that every click journal record decodes.
+func (c *checker) journal(ctx context.Context) error {
+	return c.each(ctx, bucketJournal, func(k, v []byte) {
+		if _, err := journalTallies(k, v); err != nil {
+			c.problem("click_journal: %v", err)
+		}
+	})
 }
 
 // each calls fn with every record of the bucket name, in key order, and

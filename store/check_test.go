@@ -62,9 +62,9 @@ func newSample(tb testing.TB) *sample {
 	// A click and a logged bot visit, for counters, points and a visit.
 	tallies := map[string]*tracker.Tally{"abc123": {CampaignID: "camp1",
 		Phone: "+15555550100", Clicks: 1, BotClicks: 1, First: t0, Last: t0,
-		Seen: t0, Recent: []tracker.VisitRecord{{At: t0,
+		Hours: hourly(t0, 1, 1), Recent: []tracker.VisitRecord{{At: t0,
 			Reason: tracker.ReasonCrawler, Agent: "crawler"}}}}
-	_, err = db.CommitClicks(ctx, tracker.Batch{Tallies: tallies})
+	_, err = db.CommitClicks(ctx, &tracker.Batch{Tallies: tallies})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -87,13 +87,13 @@ func newRetained(tb testing.TB) *retained {
 	createLinks(tb, r.db, newLink("abc123", "camp1", "+15555550100"))
 	r.visitAt = r.before.Add(time.Minute)
 	t := &tracker.Tally{CampaignID: "camp1", Phone: "+15555550100",
-		BotClicks: 5, Seen: r.visitAt}
+		BotClicks: 5, Hours: hourly(r.visitAt, 0, 5)}
 	for i, at := range []time.Time{t0, t0.Add(time.Second),
 		t0.Add(2 * time.Second), r.visitAt, r.visitAt.Add(time.Second)} {
 		t.Recent = append(t.Recent, tracker.VisitRecord{At: at,
 			Reason: "prefetch", Agent: fmt.Sprint("agent ", i)})
 	}
-	_, err := r.db.CommitClicks(ctx, tracker.Batch{
+	_, err := r.db.CommitClicks(ctx, &tracker.Batch{
 		Tallies: map[string]*tracker.Tally{"abc123": t}})
 	if err != nil {
 		tb.Fatal(err)
@@ -220,11 +220,11 @@ func TestVisitLogAfterRetention(t *testing.T) {
 		for i := range n {
 			at := from.Add(time.Duration(i) * time.Second)
 			tally.BotClicks++
-			tally.Seen = at
+			tally.Hours = hourly(at, 0, tally.BotClicks)
 			tally.Recent = append(tally.Recent, tracker.VisitRecord{At: at,
 				Reason: tracker.ReasonCrawler, Agent: fmt.Sprint(at.Unix())})
 		}
-		_, err := db.CommitClicks(ctx, tracker.Batch{
+		_, err := db.CommitClicks(ctx, &tracker.Batch{
 			Tallies: map[string]*tracker.Tally{"visited1": tally}})
 		if err != nil {
 			t.Fatal(err)

@@ -183,11 +183,12 @@ func TestOpenMigratesVersionThree(t *testing.T) {
 	tallies := map[string]*tracker.Tally{}
 	for i, code := range []string{"early001", "late0001"} {
 		tallies[code] = &tracker.Tally{CampaignID: "camp1", Clicks: 1,
-			BotClicks: int64(i + 1), First: hour, Last: hour, Seen: hour,
+			BotClicks: int64(i + 1), First: hour, Last: hour,
+			Hours: hourly(hour, 1, int64(i+1)),
 			Recent: []tracker.VisitRecord{{At: hour,
 				Reason: tracker.ReasonCrawler, Agent: code}}}
 	}
-	if _, err := db.CommitClicks(ctx, tracker.Batch{Tallies: tallies}); err != nil {
+	if _, err := db.CommitClicks(ctx, &tracker.Batch{Tallies: tallies}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

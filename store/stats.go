@@ -211,7 +211,8 @@ type seriesPoint struct {
 
 // CommitClicks stores one batch of clicks in one transaction: each
 // emitted click's event, deliveries and click journal record (setting its
-// Seq), the counter deltas of the tallies and the delivery attempts, and
+// Seq), the deltas in one journal record (setting DeltaSeq), the counter
+// deltas of the tallies and the delivery attempts, and
 // deletes up to maxTrim of the journal records up to JournalThrough.
 // Clicks on links deleted meanwhile are dropped, with Seq 0. It returns
 // the ids of endpoints that got new deliveries.
@@ -222,7 +223,7 @@ type seriesPoint struct {
 // costs its commit appends only, and a link's record is rewritten once
 // for many clicks.
 func (db *DB) CommitClicks(ctx context.Context,
-	b tracker.Batch) ([]string, error) {
+	b *tracker.Batch) ([]string, error) {
 	var woken []string
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		woken = woken[:0]
@@ -234,6 +235,17 @@ func (db *DB) CommitClicks(ctx context.Context,
 			}
 		}
 		journal := appendOnly(tx, bucketJournal)
+		b.DeltaSeq = 0
+		if len(b.Deltas) > 0 {
+			seq, err := journal.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := journal.Put(u64(seq), encodeDeltas(b.Deltas)); err != nil {
+				return err
+			}
+			b.DeltaSeq = seq
+		}
 		for i := range b.Emitted {
 			ids, err := putEmitted(tx, journal, eps, &b.Emitted[i])
 			if err != nil {
@@ -348,11 +360,16 @@ func (cc *clickCommit) update(code string, key []byte,
 	if err := b.Put(key, s.encode(make([]byte, 0, linkStatsSize))); err != nil {
 		return err
 	}
-	hour := t.Seen.Truncate(time.Hour).Unix()
-	p := cc.series[seriesPoint{t.CampaignID, hour}]
-	cc.series[seriesPoint{t.CampaignID, hour}] = [2]int64{p[0] + t.Clicks,
-		p[1] + t.BotClicks}
-	return addPoint(b, linkPrefix(key), hour, t.Clicks, t.BotClicks)
+	for _, h := range t.Hours {
+		sp := seriesPoint{t.CampaignID, h.Hour}
+		p := cc.series[sp]
+		cc.series[sp] = [2]int64{p[0] + h.Clicks, p[1] + h.BotClicks}
+		err := addPoint(b, linkPrefix(key), h.Hour, h.Clicks, h.BotClicks)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finish writes the gathered campaign counters and series.

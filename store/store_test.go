@@ -720,11 +720,11 @@ func TestVisitLogKeepsTheNewest(t *testing.T) {
 		for i := range 6 {
 			at := base.Add(time.Duration(batch*6+i) * time.Second)
 			tally.BotClicks++
-			tally.Seen = at
+			tally.Hours = hourly(at, 0, tally.BotClicks)
 			tally.Recent = append(tally.Recent, tracker.VisitRecord{At: at,
 				Reason: tracker.ReasonCrawler, Agent: fmt.Sprint(batch*6 + i)})
 		}
-		_, err := db.CommitClicks(ctx, tracker.Batch{
+		_, err := db.CommitClicks(ctx, &tracker.Batch{
 			Tallies: map[string]*tracker.Tally{"visited1": tally}})
 		if err != nil {
 			t.Fatal(err)
@@ -752,9 +752,9 @@ func TestLeadsClickedCountsLeads(t *testing.T) {
 		newLink("leadA9", "camp2", "+15555550101"))
 	click := func(code, campaign, phone string) {
 		t.Helper()
-		_, err := db.CommitClicks(ctx, tracker.Batch{
+		_, err := db.CommitClicks(ctx, &tracker.Batch{
 			Tallies: map[string]*tracker.Tally{code: {CampaignID: campaign,
-				Phone: phone, Clicks: 1, First: t0, Last: t0, Seen: t0}}})
+				Phone: phone, Clicks: 1, First: t0, Last: t0, Hours: hourly(t0, 1, 0)}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -802,6 +802,12 @@ func TestLeadsClickedCountsLeads(t *testing.T) {
 }
 
 // emitted returns an emitted click on l at at, with its event.
+// hourly returns the hourly counts of visits all in the hour of at.
+func hourly(at time.Time, clicks, bots int64) []tracker.Hourly {
+	return []tracker.Hourly{{Hour: at.Truncate(time.Hour).Unix(),
+		Clicks: clicks, BotClicks: bots}}
+}
+
 func emitted(ids *emitter.IDs, l *shortener.Link, at time.Time) tracker.Emitted {
 	ev := emitter.ClickEvent(ids.New("evt_", at), l.CampaignID,
 		emitter.Lead{Phone: l.Phone}, l.URL, "https://s.test/"+l.Code, at)
@@ -821,7 +827,7 @@ func TestDeleteLinkKeepsUnflushedClicks(t *testing.T) {
 	}
 	l := newLink("gone0001", "camp1", "+15555550101")
 	createLinks(t, db, l)
-	_, err = db.CommitClicks(ctx, tracker.Batch{
+	_, err = db.CommitClicks(ctx, &tracker.Batch{
 		Emitted: []tracker.Emitted{emitted(emitter.NewIDs(), l, t0)}})
 	if err != nil {
 		t.Fatal(err)
@@ -870,10 +876,10 @@ func TestLeadsClickedManyLinks(t *testing.T) {
 	}
 	createLinks(t, db, links...)
 	for i := len(links) - 1; i >= 0; i-- {
-		_, err := db.CommitClicks(ctx, tracker.Batch{
+		_, err := db.CommitClicks(ctx, &tracker.Batch{
 			Tallies: map[string]*tracker.Tally{links[i].Code: {
 				CampaignID: "camp1", Phone: "+15555550101", Clicks: 1,
-				First: t0, Last: t0, Seen: t0}}})
+				First: t0, Last: t0, Hours: hourly(t0, 1, 0)}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -902,10 +908,10 @@ func TestStaleTallyDropped(t *testing.T) {
 	l.CreatedAt = t0.Add(time.Hour)
 	createLinks(t, db, l)
 	for _, created := range []time.Time{t0, l.CreatedAt} {
-		_, err := db.CommitClicks(ctx, tracker.Batch{
+		_, err := db.CommitClicks(ctx, &tracker.Batch{
 			Tallies: map[string]*tracker.Tally{"reuse001": {
 				CampaignID: "camp2", Created: created, Clicks: 1,
-				First: t0, Last: t0, Seen: t0}}})
+				First: t0, Last: t0, Hours: hourly(t0, 1, 0)}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"slices"
 	"time"
 
 	"github.com/akti/linkd/emitter"
@@ -18,13 +19,14 @@ type VisitRecord struct {
 	Agent  string    `json:"userAgent"`
 }
 
-// Tally is what a link's visits add to its counters between two flushes.
-// First and Last are the times of its first and last lead's click; Recent
-// holds up to RecentVisits of its latest bot visits (nil when there were
-// none, so a hot link's tally stays small). Events counts its emitted
-// clicks, the last at LastEvent; Seq is the click journal record of that
-// last one, which the flush marks applied. Created is when the link was
-// created, which orders the flush as storage orders counters.
+// Tally is what a link's visits add to its counters between two folds.
+// First and Last are the times of its first and last lead's click; Hours
+// counts its visits by the hour they fell in, for the hourly series;
+// Recent holds up to RecentVisits of its latest bot visits (nil when
+// there were none, so a hot link's tally stays small). Events counts its
+// emitted clicks, the last at LastEvent; Seq is the newest click journal
+// record it holds, which the fold marks applied. Created is when the link
+// was created, which orders the fold as storage orders counters.
 type Tally struct {
 	CampaignID string
 	Phone      string
@@ -34,10 +36,18 @@ type Tally struct {
 	Events     int64
 	First      time.Time
 	Last       time.Time
-	Seen       time.Time // the latest visit of any kind
 	LastEvent  time.Time
 	Seq        uint64
+	Hours      []Hourly
 	Recent     []VisitRecord
+}
+
+// Hourly is what one hour's visits add to a link's hourly series. Hour is
+// the hour's start in Unix seconds.
+type Hourly struct {
+	Hour      int64
+	Clicks    int64
+	BotClicks int64
 }
 
 // AddEvent counts a lead's click at at that emitted an event, whose click
@@ -60,14 +70,14 @@ func (t *Tally) addClick(at time.Time) {
 		t.Last = at
 	}
 	t.Clicks++
-	t.saw(at)
+	t.hour(at.Truncate(time.Hour).Unix()).Clicks++
 }
 
 // addBot counts a bot visit and logs it, dropping the oldest logged when
 // Recent is full.
 func (t *Tally) addBot(v VisitRecord) {
 	t.BotClicks++
-	t.saw(v.At)
+	t.hour(v.At.Truncate(time.Hour).Unix()).BotClicks++
 	if len(t.Recent) < RecentVisits {
 		t.Recent = append(t.Recent, v)
 		return
@@ -76,9 +86,47 @@ func (t *Tally) addBot(v VisitRecord) {
 	t.Recent[RecentVisits-1] = v
 }
 
-func (t *Tally) saw(at time.Time) {
-	if at.After(t.Seen) {
-		t.Seen = at
+// hour returns the counts of the hour starting at h, new if need be.
+// Visits mostly come in time order, so the last is tried first.
+func (t *Tally) hour(h int64) *Hourly {
+	for i := len(t.Hours) - 1; i >= 0; i-- {
+		if t.Hours[i].Hour == h {
+			return &t.Hours[i]
+		}
+	}
+	t.Hours = append(t.Hours, Hourly{Hour: h})
+	return &t.Hours[len(t.Hours)-1]
+}
+
+// Merge adds what o counts to t: the same link's visits, counted
+// separately.
+func (t *Tally) Merge(o *Tally) {
+	if o.Clicks > 0 && (t.Clicks == 0 || o.First.Before(t.First)) {
+		t.First = o.First
+	}
+	if o.Last.After(t.Last) {
+		t.Last = o.Last
+	}
+	if o.LastEvent.After(t.LastEvent) {
+		t.LastEvent = o.LastEvent
+	}
+	t.Clicks += o.Clicks
+	t.BotClicks += o.BotClicks
+	t.Events += o.Events
+	t.Seq = max(t.Seq, o.Seq)
+	for _, h := range o.Hours {
+		p := t.hour(h.Hour)
+		p.Clicks += h.Clicks
+		p.BotClicks += h.BotClicks
+	}
+	if len(o.Recent) > 0 {
+		t.Recent = append(t.Recent, o.Recent...)
+		slices.SortStableFunc(t.Recent, func(a, b VisitRecord) int {
+			return a.At.Compare(b.At)
+		})
+		if n := len(t.Recent) - RecentVisits; n > 0 {
+			t.Recent = append(t.Recent[:0], t.Recent[n:]...)
+		}
 	}
 }
 
@@ -106,12 +154,17 @@ func cutAgent(ua string) string {
 	return ua
 }
 
-// Batch is one commit's worth of clicks: counter deltas by code, the
-// clicks that carry an event, and the delivery attempts to record. The
-// link records have applied every click journal record up to
-// JournalThrough (0: none), so the committer may delete those.
+// Batch is one commit's worth of clicks: counter deltas to fold into
+// their links' counters (Tallies) and to journal (Deltas), both by code,
+// the clicks that carry an event, and the delivery attempts to record.
+// The committer journals Deltas as one record, whose sequence number it
+// sets in DeltaSeq. The link records have applied every click journal
+// record up to JournalThrough (0: none), so the committer may delete
+// those.
 type Batch struct {
 	Tallies        map[string]*Tally
+	Deltas         map[string]*Tally
+	DeltaSeq       uint64
 	Emitted        []Emitted
 	Finishes       []*Finish
 	JournalThrough uint64

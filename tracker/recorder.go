@@ -23,7 +23,7 @@ var ErrStopped = errors.New("recorder stopped")
 // of the links' stored records, which the Recorder's flushes update.
 type Committer interface {
 	Markers
-	CommitClicks(ctx context.Context, b Batch) ([]string, error)
+	CommitClicks(ctx context.Context, b *Batch) ([]string, error)
 }
 
 // Recorder writes clicks to storage with group commit: one writer
@@ -34,21 +34,26 @@ type Committer interface {
 // Emitted clicks are durable when Record returns: their event and a
 // click journal record are committed. Their counters and dedup markers,
 // and the counter deltas of the other visits, are tallied in memory and
-// flushed every FlushEvery, a key-ordered chunk of links per commit, so
-// that a link clicked many times between two flushes is written once and
-// neighbouring links share their pages' writes. Until its flush, a
-// link's newer marker is read from the Recorder (LastEvent); a crash
-// loses the pending deltas of visits that emitted nothing, while storage
-// replays the journal for the emitted ones. Delivery attempts
-// (FinishAttempt) ride in the same transactions, so a click and a
-// webhook result never wait for two commits.
+// reach the links' counters in a fold, a key-ordered chunk of links per
+// commit, so that a link clicked many times between two folds is written
+// once and neighbouring links share their pages' writes. Folds are apart
+// by FoldEvery under load, so that they gather many clicks per page, and
+// follow every LogEvery when few links wait or visits stop. Meanwhile the deltas of
+// visits that emitted nothing are journaled every LogEvery, appended in
+// a record of many links, which a crash replays; so a crash loses at most
+// the last LogEvery of them. Until its fold, a link's newer marker is
+// read from the Recorder (LastEvent). Delivery attempts (FinishAttempt)
+// ride in the same transactions, so a click and a webhook result never
+// wait for two commits.
 type Recorder struct {
-	store    Committer
-	log      *slog.Logger
-	onCommit func(endpointIDs []string)
-	maxBatch int
-	chunk    int
-	every    time.Duration
+	store     Committer
+	log       *slog.Logger
+	onCommit  func(endpointIDs []string)
+	maxBatch  int
+	chunk     int
+	logChunk  int
+	every     time.Duration
+	foldEvery time.Duration
 
 	queue    chan *request
 	stop     chan struct{}
@@ -56,22 +61,26 @@ type Recorder struct {
 	done     chan struct{}
 
 	mu      sync.Mutex
-	tallies map[string]*Tally // since the flush under way began
-	flush   *flush            // nil between flushes
-	seq     uint64            // the newest journal record tallied
-	applied uint64            // the newest journal record flushed
+	fresh   map[string]*Tally // counted, not journaled yet
+	logging *step             // fresh tallies being journaled
+	pending map[string]*Tally // journaled, not folded yet
+	fold    *step             // tallies being folded
+	seq     uint64            // the newest journal record in pending
+	applied uint64            // the newest journal record folded
+	folded  time.Time         // when the last fold began
+	counted bool              // whether a visit came since the last tick
 
 	pool sync.Pool // of *request, reused by Record
 }
 
-// flush is the tallies being written, a chunk of codes per commit in key
-// order. Nothing changes them meanwhile: new visits go to the Recorder's
-// next tallies.
-type flush struct {
+// step is a set of tallies being written, a chunk of codes per commit in
+// order. Nothing adds to them meanwhile: new visits go to other tallies.
+// A chunk's tallies leave the step once committed.
+type step struct {
 	tallies map[string]*Tally
 	order   []string
 	next    int    // the first code of order not committed yet
-	through uint64 // the newest journal record in tallies
+	through uint64 // of a fold: the newest journal record in tallies
 }
 
 // request is an emitted click or, when f is set, a delivery attempt.
@@ -85,11 +94,16 @@ type request struct {
 type RecorderOptions struct {
 	// MaxBatch caps the emitted clicks in one transaction (1000).
 	MaxBatch int
-	// FlushEvery is how long counter deltas wait before their flush
-	// begins (1s).
-	FlushEvery time.Duration
-	// FlushChunk caps the links whose counters one commit writes (256).
-	FlushChunk int
+	// LogEvery is how often the counter deltas of visits that emitted
+	// nothing are journaled, and how often a fold may begin (1s).
+	LogEvery time.Duration
+	// FoldEvery is how far apart folds are while more links wait than
+	// one commit folds (10s).
+	FoldEvery time.Duration
+	// FoldChunk caps the links whose counters one commit writes (256).
+	FoldChunk int
+	// LogChunk caps the links of one journaled record of deltas (512).
+	LogChunk int
 	// OnCommit is called after each commit with the endpoints that got
 	// new deliveries.
 	OnCommit func(endpointIDs []string)
@@ -101,26 +115,36 @@ func NewRecorder(store Committer, log *slog.Logger,
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 1000
 	}
-	if opts.FlushEvery <= 0 {
-		opts.FlushEvery = time.Second
+	if opts.LogEvery <= 0 {
+		opts.LogEvery = time.Second
 	}
-	if opts.FlushChunk <= 0 {
-		opts.FlushChunk = 256
+	if opts.FoldEvery <= 0 {
+		opts.FoldEvery = 10 * time.Second
+	}
+	if opts.FoldChunk <= 0 {
+		opts.FoldChunk = 256
+	}
+	if opts.LogChunk <= 0 {
+		opts.LogChunk = 512
 	}
 	if opts.OnCommit == nil {
 		opts.OnCommit = func([]string) {}
 	}
 	r := &Recorder{
-		store:    store,
-		log:      log,
-		onCommit: opts.OnCommit,
-		maxBatch: opts.MaxBatch,
-		chunk:    opts.FlushChunk,
-		every:    opts.FlushEvery,
-		queue:    make(chan *request, 4*opts.MaxBatch),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
-		tallies:  make(map[string]*Tally),
+		store:     store,
+		log:       log,
+		onCommit:  opts.OnCommit,
+		maxBatch:  opts.MaxBatch,
+		chunk:     opts.FoldChunk,
+		logChunk:  opts.LogChunk,
+		every:     opts.LogEvery,
+		foldEvery: opts.FoldEvery,
+		queue:     make(chan *request, 4*opts.MaxBatch),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		fresh:     make(map[string]*Tally),
+		pending:   make(map[string]*Tally),
+		folded:    time.Now(),
 	}
 	r.pool.New = func() any { return &request{done: make(chan error, 1)} }
 	go r.run()
@@ -195,7 +219,8 @@ func (r *Recorder) FinishAttempt(ctx context.Context, d *emitter.Delivery,
 func (r *Recorder) Count(l *shortener.Link, reason Reason, agent string,
 	at time.Time) {
 	r.mu.Lock()
-	t := r.tally(l.Code, l.CampaignID, l.Phone, l.CreatedAt)
+	r.counted = true
+	t := tally(r.fresh, l.Code, l.CampaignID, l.Phone, l.CreatedAt)
 	if reason == Human {
 		t.addClick(at)
 	} else {
@@ -205,20 +230,24 @@ func (r *Recorder) Count(l *shortener.Link, reason Reason, agent string,
 }
 
 // LastEvent returns when the link's last click event happened: the
-// newest of what the Recorder has not flushed yet and what is stored. It
+// newest of what the Recorder has not folded yet and what is stored. It
 // implements Markers for the Window.
 func (r *Recorder) LastEvent(ctx context.Context,
 	l *shortener.Link) (time.Time, error) {
-	code := l.Code
-	// Memory first: a flush drops its tallies only after their commit,
-	// so what is not found here is stored by the time it is read.
+	// Memory first: a fold drops its tallies only after their commit, so
+	// what is not found here is stored by the time it is read. Only
+	// emitted clicks, which go to pending, move the marker.
 	var last time.Time
+	mine := func(t *Tally) bool {
+		return t != nil && t.Created.Equal(l.CreatedAt) &&
+			t.LastEvent.After(last)
+	}
 	r.mu.Lock()
-	if t := r.tallies[code]; t != nil {
+	if t := r.pending[l.Code]; mine(t) {
 		last = t.LastEvent
 	}
-	if r.flush != nil {
-		if t := r.flush.tallies[code]; t != nil && t.LastEvent.After(last) {
+	if r.fold != nil {
+		if t := r.fold.tallies[l.Code]; mine(t) {
 			last = t.LastEvent
 		}
 	}
@@ -230,32 +259,71 @@ func (r *Recorder) LastEvent(ctx context.Context,
 	return last, err
 }
 
-// Forget drops the unflushed counters of code, for a deleted link whose
+// Forget drops the unfolded counters of code, for a deleted link whose
 // code may be given to a new one.
 func (r *Recorder) Forget(code string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.tallies, code)
-	if r.flush != nil {
-		delete(r.flush.tallies, code)
+	delete(r.fresh, code)
+	delete(r.pending, code)
+	for _, s := range []*step{r.logging, r.fold} {
+		if s != nil {
+			delete(s.tallies, code)
+		}
 	}
 }
 
-// tally returns the unflushed tally of code, new if need be. r.mu is held.
-func (r *Recorder) tally(code, campaign, phone string,
+// Unfolded reports how many links have counter deltas that have not
+// reached their counters yet: journaled or not.
+func (r *Recorder) Unfolded() (fresh, journaled int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fresh = len(r.fresh)
+	if r.logging != nil {
+		fresh += len(r.logging.tallies)
+	}
+	journaled = len(r.pending)
+	if r.fold != nil {
+		journaled += len(r.fold.tallies)
+	}
+	return fresh, journaled
+}
+
+// tally returns the tally of code in m, new if need be. r.mu is held.
+func tally(m map[string]*Tally, code, campaign, phone string,
 	created time.Time) *Tally {
-	t := r.tallies[code]
+	t := m[code]
 	if t == nil {
 		t = &Tally{CampaignID: campaign, Phone: phone, Created: created}
-		r.tallies[code] = t
+		m[code] = t
 	}
 	return t
 }
 
-// emitted tallies a committed emitted click. r.mu is held.
+// emitted tallies a committed emitted click, which its journal record
+// makes durable. r.mu is held.
 func (r *Recorder) emitted(e *Emitted) {
-	r.tally(e.Code, e.CampaignID, e.Phone, e.Created).AddEvent(e.At, e.Seq)
+	t := r.pending[e.Code]
+	if t == nil || e.Created.After(t.Created) {
+		t = &Tally{CampaignID: e.CampaignID, Phone: e.Phone,
+			Created: e.Created}
+		r.pending[e.Code] = t
+	}
+	t.AddEvent(e.At, e.Seq)
 	r.seq = max(r.seq, e.Seq)
+	r.counted = true
+}
+
+// journaled adds t, the tally of code, to pending once it is durable.
+// r.mu is held.
+func (r *Recorder) journaled(code string, t *Tally) {
+	r.seq = max(r.seq, t.Seq)
+	if p := r.pending[code]; p != nil && !t.Created.After(p.Created) {
+		p.Merge(t)
+		return
+	}
+	// New, or a link that took the code of a deleted one.
+	r.pending[code] = t
 }
 
 // Stop commits what is queued, flushes every tally and ends the writer.
@@ -277,17 +345,18 @@ func (r *Recorder) run() {
 			// Let other handlers queue theirs before collecting.
 			runtime.Gosched()
 			batch = r.collect(batch)
-		case <-tick.C:
-			r.startFlush()
+		case now := <-tick.C:
+			r.startSteps(now, false)
 		case <-r.stop:
 			r.drain(batch[:0])
 			return
 		}
 		err := r.commit(batch)
 		batch = batch[:0]
-		// A flush goes on chunk after chunk, with whatever clicks queue
-		// meanwhile; a failing store waits for the next tick or click.
-		for err == nil && r.flushing() {
+		// Journaling and folding go on chunk after chunk, with whatever
+		// clicks queue meanwhile; a failing store waits for the next tick
+		// or click.
+		for err == nil && r.busy() {
 			select {
 			case <-r.stop:
 				r.drain(batch)
@@ -301,42 +370,87 @@ func (r *Recorder) run() {
 	}
 }
 
-// startFlush begins flushing the tallies, unless a flush is under way.
-// Their order is that of the links' counters in storage, by creation
-// time and then code, so that each chunk's links share pages.
-func (r *Recorder) startFlush() {
-	type link struct {
-		created int64
-		code    string
-	}
+// startSteps begins, unless they are under way, a fold and the
+// journaling of fresh tallies. A fold begins when few links wait, which
+// it takes all of, fresh ones too; when it is due, or no visit came since
+// the last tick, with the journaled ones; and at stop (all), with every
+// one.
+func (r *Recorder) startSteps(now time.Time, all bool) {
 	r.mu.Lock()
-	if r.flush != nil || len(r.tallies) == 0 {
-		r.mu.Unlock()
-		return
+	var fold, logging []link
+	waiting := len(r.fresh) + len(r.pending)
+	small := waiting <= r.chunk
+	due := len(r.pending) > 0 &&
+		(now.Sub(r.folded) >= r.foldEvery || !r.counted)
+	r.counted = false
+	if r.fold == nil && waiting > 0 && (all || small || due) {
+		if all || small {
+			for code, t := range r.fresh {
+				r.journaled(code, t)
+			}
+			r.fresh = make(map[string]*Tally)
+		}
+		r.fold = &step{tallies: r.pending, through: r.seq}
+		r.pending, r.folded = make(map[string]*Tally), now
+		fold = links(r.fold.tallies)
 	}
-	f := &flush{tallies: r.tallies, through: r.seq}
-	links := make([]link, 0, len(f.tallies))
-	for code, t := range f.tallies {
-		links = append(links, link{t.Created.UnixNano(), code})
+	if r.logging == nil && len(r.fresh) > 0 {
+		r.logging = &step{tallies: r.fresh}
+		r.fresh = make(map[string]*Tally)
+		logging = links(r.logging.tallies)
 	}
-	r.flush, r.tallies = f, make(map[string]*Tally, len(f.tallies))
 	r.mu.Unlock()
 
-	// Only the writer reads the order, and it is the caller.
-	slices.SortFunc(links, func(a, b link) int {
-		return cmp.Or(cmp.Compare(a.created, b.created),
-			strings.Compare(a.code, b.code))
-	})
-	f.order = make([]string, len(links))
-	for i, l := range links {
-		f.order[i] = l.code
+	// Only the writer reads the orders, and it is the caller. A fold's
+	// order is that of the links' counters in storage, by creation time
+	// and then code, so that each chunk's links share pages.
+	if fold != nil {
+		slices.SortFunc(fold, func(a, b link) int {
+			return cmp.Or(cmp.Compare(a.created, b.created),
+				strings.Compare(a.code, b.code))
+		})
+		r.fold.order = codes(fold)
+	}
+	if logging != nil {
+		r.logging.order = codes(logging)
 	}
 }
 
-func (r *Recorder) flushing() bool {
+// link names a tally of a step.
+type link struct {
+	created int64
+	code    string
+}
+
+func links(tallies map[string]*Tally) []link {
+	ls := make([]link, 0, len(tallies))
+	for code, t := range tallies {
+		ls = append(ls, link{t.Created.UnixNano(), code})
+	}
+	return ls
+}
+
+func codes(ls []link) []string {
+	cs := make([]string, len(ls))
+	for i, l := range ls {
+		cs[i] = l.code
+	}
+	return cs
+}
+
+// busy reports whether a step is under way.
+func (r *Recorder) busy() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.flush != nil
+	return r.fold != nil || r.logging != nil
+}
+
+// idle reports whether every tally is folded.
+func (r *Recorder) idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fold == nil && r.logging == nil && len(r.fresh) == 0 &&
+		len(r.pending) == 0
 }
 
 // collect adds what is queued to batch, up to the batch limit.
@@ -352,42 +466,60 @@ func (r *Recorder) collect(batch []*request) []*request {
 	return batch
 }
 
-// drain commits everything still queued at stop and flushes every tally,
+// drain commits everything still queued at stop and folds every tally,
 // until a commit fails.
 func (r *Recorder) drain(batch []*request) {
 	for {
 		batch = r.collect(batch)
-		r.startFlush()
-		if len(batch) == 0 && !r.flushing() {
+		r.startSteps(time.Now(), true)
+		if len(batch) == 0 && r.idle() {
 			return
 		}
 		if err := r.commit(batch); err != nil && len(batch) == 0 {
-			r.log.Warn("counters not flushed at stop", "error", err)
+			r.log.Warn("counters not folded at stop", "error", err)
 			return
 		}
 		batch = batch[:0]
 	}
 }
 
-// commit stores batch with the next chunk of the flush under way, and
+// next returns the tallies of s's next chunk of n codes, and how many
+// codes it spans.
+func (s *step) nextChunk(n int) (map[string]*Tally, int) {
+	if s == nil {
+		return nil, 0
+	}
+	end := min(s.next+n, len(s.order))
+	m := make(map[string]*Tally, end-s.next)
+	for _, code := range s.order[s.next:end] {
+		if t := s.tallies[code]; t != nil {
+			m[code] = t
+		}
+	}
+	return m, end - s.next
+}
+
+// committed drops the chunk of n codes from s and reports whether s is
+// done.
+func (s *step) committed(n int) bool {
+	for _, code := range s.order[s.next : s.next+n] {
+		delete(s.tallies, code)
+	}
+	s.next += n
+	return s.next == len(s.order)
+}
+
+// commit stores batch with the next chunks of the steps under way, and
 // answers the batch's callers.
 func (r *Recorder) commit(batch []*request) error {
 	b := Batch{Emitted: make([]Emitted, 0, len(batch))}
-	var chunk int
+	var folding, logging int
 	r.mu.Lock()
-	if f := r.flush; f != nil {
-		end := min(f.next+r.chunk, len(f.order))
-		b.Tallies = make(map[string]*Tally, end-f.next)
-		for _, code := range f.order[f.next:end] {
-			if t := f.tallies[code]; t != nil {
-				b.Tallies[code] = t
-			}
-		}
-		chunk = end - f.next
-	}
+	b.Tallies, folding = r.fold.nextChunk(r.chunk)
+	b.Deltas, logging = r.logging.nextChunk(r.logChunk)
 	b.JournalThrough = r.applied
 	r.mu.Unlock()
-	if len(batch) == 0 && chunk == 0 {
+	if len(batch) == 0 && folding == 0 && logging == 0 {
 		return nil
 	}
 	for _, req := range batch {
@@ -398,22 +530,32 @@ func (r *Recorder) commit(batch []*request) error {
 		}
 	}
 
-	woken, err := r.store.CommitClicks(context.Background(), b)
+	woken, err := r.store.CommitClicks(context.Background(), &b)
 	if err == nil {
 		r.mu.Lock()
-		if f := r.flush; f != nil {
-			if f.next += chunk; f.next == len(f.order) {
-				r.flush, r.applied = nil, f.through
+		if f := r.fold; folding > 0 && f.committed(folding) {
+			r.fold, r.applied = nil, f.through
+		}
+		if l := r.logging; logging > 0 {
+			for code, t := range b.Deltas {
+				// Forget may have dropped it meanwhile.
+				if l.tallies[code] == t {
+					t.Seq = b.DeltaSeq
+					r.journaled(code, t)
+				}
+			}
+			if l.committed(logging) {
+				r.logging = nil
 			}
 		}
 		for i := range b.Emitted {
-			if b.Emitted[i].Seq > 0 {
-				r.emitted(&b.Emitted[i])
+			if e := &b.Emitted[i]; e.Seq > 0 {
+				r.emitted(e)
 			}
 		}
 		r.mu.Unlock()
 	} else if len(batch) == 0 {
-		// No caller waits to be told; the chunk is tried again.
+		// No caller waits to be told; the chunks are tried again.
 		r.log.Warn("commit counters", "error", err)
 	}
 	for _, req := range batch {

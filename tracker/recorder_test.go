@@ -145,10 +145,26 @@ func (c *countingCommitter) LastEvent(ctx context.Context,
 }
 
 func (c *countingCommitter) CommitClicks(ctx context.Context,
-	b tracker.Batch) ([]string, error) {
+	b *tracker.Batch) ([]string, error) {
 	if c.calls.Add(1) <= c.failFirst {
 		return nil, errInjected
 	}
+	return c.db.CommitClicks(ctx, b)
+}
+
+// unfoldingCommitter passes batches to the real store without their
+// folds, as a crash just before each fold's commit would leave the
+// store: only the journal holds the counter deltas.
+type unfoldingCommitter struct{ db *store.DB }
+
+func (c unfoldingCommitter) LastEvent(ctx context.Context,
+	l *shortener.Link) (time.Time, error) {
+	return c.db.LastEvent(ctx, l)
+}
+
+func (c unfoldingCommitter) CommitClicks(ctx context.Context,
+	b *tracker.Batch) ([]string, error) {
+	b.Tallies, b.JournalThrough = nil, 0
 	return c.db.CommitClicks(ctx, b)
 }
 
@@ -263,7 +279,7 @@ func TestRecordedClickSurvivesCrash(t *testing.T) {
 	}
 	links := createLinks(t, db, "camp1", 2)
 	r := tracker.NewRecorder(db, discard,
-		tracker.RecorderOptions{FlushEvery: time.Hour})
+		tracker.RecorderOptions{LogEvery: time.Hour})
 	ids := emitter.NewIDs()
 	ctx := context.Background()
 	for i, at := range []time.Time{t0, t0.Add(time.Minute)} {
@@ -321,15 +337,15 @@ func TestJournalReplaySkipsFlushed(t *testing.T) {
 	for i := range 3 {
 		es = append(es, emittedClick(ids, l, t0.Add(time.Duration(i)*time.Minute)))
 	}
-	if _, err := db.CommitClicks(ctx, tracker.Batch{Emitted: es}); err != nil {
+	if _, err := db.CommitClicks(ctx, &tracker.Batch{Emitted: es}); err != nil {
 		t.Fatal(err)
 	}
 	// The first two clicks flushed, the journal left whole.
 	flushed := &tracker.Tally{CampaignID: "camp1", Phone: l.Phone, Clicks: 2,
 		Events: 2, First: t0, Last: t0.Add(time.Minute),
-		Seen: t0.Add(time.Minute), LastEvent: t0.Add(time.Minute),
-		Seq: es[1].Seq}
-	_, err = db.CommitClicks(ctx, tracker.Batch{
+		Hours: []tracker.Hourly{{Hour: t0.Truncate(time.Hour).Unix(),
+			Clicks: 2}}, LastEvent: t0.Add(time.Minute), Seq: es[1].Seq}
+	_, err = db.CommitClicks(ctx, &tracker.Batch{
 		Tallies: map[string]*tracker.Tally{l.Code: flushed}})
 	if err != nil {
 		t.Fatal(err)
@@ -351,7 +367,7 @@ func TestRecorderStopFlushesTallies(t *testing.T) {
 	db := openDB(t)
 	l := createLinks(t, db, "camp1", 1)[0]
 	r := tracker.NewRecorder(db, discard,
-		tracker.RecorderOptions{FlushEvery: time.Hour})
+		tracker.RecorderOptions{LogEvery: time.Hour})
 
 	r.Count(l, tracker.Human, browserAgent,
 		t0.Add(2*time.Second))
@@ -384,7 +400,7 @@ func TestRecorderFailedCommitKeepsTallies(t *testing.T) {
 	c := &countingCommitter{db: db, failFirst: 1}
 	// No flush tick during the test: the first commit is the Record's.
 	r := tracker.NewRecorder(c, discard,
-		tracker.RecorderOptions{FlushEvery: time.Hour})
+		tracker.RecorderOptions{LogEvery: time.Hour})
 	ctx := context.Background()
 	ids := emitter.NewIDs()
 
@@ -424,7 +440,7 @@ func TestRecorderGroupCommit(t *testing.T) {
 	links := createLinks(t, db, "camp1", 50)
 	c := &countingCommitter{db: db}
 	r := tracker.NewRecorder(c, discard,
-		tracker.RecorderOptions{FlushEvery: time.Hour})
+		tracker.RecorderOptions{LogEvery: time.Hour})
 
 	const n = 1000
 	es := emittedClicks(emitter.NewIDs(), links, n)
@@ -487,7 +503,7 @@ func TestTrackerVisitFailedCommitKeepsWindowOpen(t *testing.T) {
 	l := createLinks(t, db, "camp1", 1)[0]
 	c := &countingCommitter{db: db, failFirst: 1}
 	r := tracker.NewRecorder(c, discard,
-		tracker.RecorderOptions{FlushEvery: time.Hour})
+		tracker.RecorderOptions{LogEvery: time.Hour})
 	t.Cleanup(r.Stop)
 	w := newWindow(t, 30*time.Second, 16, db)
 	clock := &fakeClock{now: t0}
@@ -519,4 +535,97 @@ func TestTrackerVisitFailedCommitKeepsWindowOpen(t *testing.T) {
 		t.Errorf("link stats = %+v, want 1 event at %v", got,
 			t0.Add(time.Second))
 	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 seconds.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRecorderJournalsVisitsBeforeTheFold counts visits that emit nothing
+// on more links than a fold takes at once, and a click that emits, into a
+// store that never sees a fold, then reopens it: every visit counts once,
+// from the journal, with its hour and its log.
+func TestRecorderJournalsVisitsBeforeTheFold(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "linkd.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := createLinks(t, db, "camp1", 3)
+	r := tracker.NewRecorder(unfoldingCommitter{db}, discard,
+		tracker.RecorderOptions{LogEvery: 5 * time.Millisecond,
+			FoldEvery: time.Hour, FoldChunk: 1, LogChunk: 2})
+	err = r.Record(context.Background(),
+		emittedClick(emitter.NewIDs(), links[0], t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range links {
+		for range i + 1 {
+			r.Count(l, tracker.Human, browserAgent, t0)
+		}
+		r.Count(l, tracker.ReasonHead, curlAgent, t0.Add(time.Hour))
+	}
+	waitFor(t, "the visits journaled", func() bool {
+		fresh, _ := r.Unfolded()
+		return fresh == 0
+	})
+	r.Stop()
+	if got := linkStats(t, db, links[2].Code).Clicks; got != 0 {
+		t.Fatalf("a fold reached the store: %d clicks", got)
+	}
+
+	for range 2 {
+		db = reopen(t, db, path)
+		for i, l := range links {
+			want := store.LinkStats{Clicks: int64(i + 1), BotClicks: 1,
+				FirstClickAt: t0, LastClickAt: t0, Logged: 1}
+			wantPoints := []store.Point{{Hour: t0, Clicks: int64(i + 1)},
+				{Hour: t0.Add(time.Hour), BotClicks: 1}}
+			if i == 0 {
+				want.Clicks, want.Events, want.LastEventAt = 2, 1, t0
+				wantPoints[0].Clicks = 2
+			}
+			got := linkStats(t, db, l.Code)
+			got.Journal = 0
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("link %d stats (-want +got):\n%s", i, diff)
+			}
+			points, err := db.LinkSeries(context.Background(), l.Code, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(wantPoints, points); diff != "" {
+				t.Errorf("link %d points (-want +got):\n%s", i, diff)
+			}
+		}
+		wantCamp := store.CampaignStats{Links: 3, Clicks: 7, BotClicks: 3,
+			Events: 1, LeadsClicked: 3}
+		if diff := cmp.Diff(wantCamp, campaignStats(t, db, "camp1")); diff != "" {
+			t.Errorf("campaign stats (-want +got):\n%s", diff)
+		}
+	}
+}
+
+// TestRecorderFoldsFewLinksAtOnce counts a visit while nothing else
+// waits: its counters reach storage at the next tick, without waiting for
+// FoldEvery or a stop.
+func TestRecorderFoldsFewLinksAtOnce(t *testing.T) {
+	db := openDB(t)
+	l := createLinks(t, db, "camp1", 1)[0]
+	r := tracker.NewRecorder(db, discard, tracker.RecorderOptions{
+		LogEvery: 5 * time.Millisecond, FoldEvery: time.Hour})
+	defer r.Stop()
+	r.Count(l, tracker.Human, browserAgent, t0)
+	waitFor(t, "the click folded", func() bool {
+		fresh, journaled := r.Unfolded()
+		return linkStats(t, db, l.Code).Clicks == 1 && fresh+journaled == 0
+	})
 }

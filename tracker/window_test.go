@@ -195,7 +195,7 @@ func TestWindowAfterRestart(t *testing.T) {
 	}
 	b := tracker.Batch{Emitted: []tracker.Emitted{
 		emittedClick(emitter.NewIDs(), l, t0)}}
-	if _, err := db.CommitClicks(ctx, b); err != nil {
+	if _, err := db.CommitClicks(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
 

@@ -32,7 +32,10 @@ type MetricsSources struct {
 		Outbox(ctx context.Context) (int, time.Time, error)
 		Health() store.Health
 	}
-	Version string
+	// Counters reports the links whose counter deltas wait in memory:
+	// not journaled yet, and journaled but not folded.
+	Counters interface{ Unfolded() (fresh, journaled int) }
+	Version  string
 }
 
 // Metrics counts what linkd does for Prometheus. A nil *Metrics counts
@@ -107,6 +110,13 @@ func registerSources(reg *prometheus.Registry, src MetricsSources) {
 			func() float64 { return float64(src.Dispatcher.Counts().Delivered) }),
 		counter("linkd_endpoints_disabled_total", "Endpoints disabled by 410 or 5 days of failures.",
 			func() float64 { return float64(src.Dispatcher.Counts().Disabled) }),
+		gauge("linkd_counter_links_unfolded", "Links whose counter deltas "+
+			"have not reached their counters yet.",
+			func() float64 { f, j := src.Counters.Unfolded(); return float64(f + j) }),
+		gauge("linkd_counter_links_unjournaled", "Links whose counter "+
+			"deltas a crash would lose: visits of the last second that "+
+			"emitted no event.",
+			func() float64 { f, _ := src.Counters.Unfolded(); return float64(f) }),
 		gauge("linkd_db_file_bytes", "Size of the bbolt file.",
 			func() float64 { return float64(src.Store.Health().FileSize) }),
 		counter("linkd_db_read_transactions_total", "bbolt read transactions started.",

@@ -461,8 +461,8 @@ func (b *bencher) unique(ctx context.Context, srv *linkd,
 
 // counted returns a round of h's requests for paths drawn uniformly from
 // ps, whose note says, through note, what srv counted meanwhile in the
-// main campaign. The round starts and ends once srv's counters have
-// settled, so that no round works off another's counters, and its CPU
+// main campaign. The round starts and ends once srv has folded its
+// counters, so that no round works off another's counters, and its CPU
 // time includes writing its own.
 func (b *bencher) counted(ctx context.Context, srv *linkd, h *hitter,
 	name string, ps []string, note func(campaignStats) string) round {
@@ -492,28 +492,39 @@ func (b *bencher) counted(ctx context.Context, srv *linkd, h *hitter,
 	}
 }
 
-// settleEvery is how long the counters of a settled campaign stay the
-// same: longer than linkd's flush interval of a second.
-const settleEvery = 1200 * time.Millisecond
+// settlePoll is how often settle looks at linkd's counters.
+const settlePoll = 100 * time.Millisecond
 
-// settle waits until the counters of campaign stop changing, which they
-// do once linkd has flushed what it tallied, and returns them.
+// settle waits until linkd has folded every counter delta it holds into
+// the counters, and the counters of campaign read the same twice in a
+// row, and returns them.
 func (b *bencher) settle(ctx context.Context, srv *linkd,
 	campaign string) (campaignStats, error) {
-	last, err := srv.api.stats(ctx, campaign)
-	for err == nil {
+	var last campaignStats
+	folded := false
+	for {
 		select {
 		case <-ctx.Done():
 			return last, ctx.Err()
-		case <-time.After(settleEvery):
+		case <-time.After(settlePoll):
 		}
-		var now campaignStats
-		if now, err = srv.api.stats(ctx, campaign); err == nil && now == last {
+		n, err := srv.api.unfolded(ctx)
+		if err != nil {
+			return last, err
+		}
+		if n > 0 {
+			folded = false
+			continue
+		}
+		now, err := srv.api.stats(ctx, campaign)
+		if err != nil {
+			return last, err
+		}
+		if folded && now == last {
 			return now, nil
 		}
-		last = now
+		last, folded = now, true
 	}
-	return last, err
 }
 
 // webhook measures the time from a click's 302 to its signed delivery,

@@ -22,6 +22,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/akti/linkd/cmd/internal/adminapi"
 	"github.com/akti/linkd/emitter"
 )
@@ -357,6 +360,35 @@ func (a *api) stats(ctx context.Context, campaign string) (campaignStats,
 	err := a.Call(ctx, http.MethodGet, "/api/v1/campaigns/"+campaign+
 		"/stats", nil, &s)
 	return s, err
+}
+
+// unfolded returns how many links' counter deltas linkd holds in memory,
+// from its metrics.
+func (a *api) unfolded(ctx context.Context) (float64, error) {
+	const gauge = "linkd_counter_links_unfolded"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet,
+		a.Base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /metrics: status %d", resp.StatusCode)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("GET /metrics: %w", err)
+	}
+	mf := mfs[gauge]
+	if mf == nil || len(mf.GetMetric()) != 1 {
+		return 0, fmt.Errorf("GET /metrics: no %s", gauge)
+	}
+	return mf.GetMetric()[0].GetGauge().GetValue(), nil
 }
 
 // addWebhook registers url for the click events of campaign and returns

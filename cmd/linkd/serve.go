@@ -186,7 +186,8 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 		Now:            time.Now,
 	}
 	metrics := web.NewMetrics(web.MetricsSources{Resolver: resolver,
-		Dispatcher: a.disp, Store: db, Version: version()})
+		Dispatcher: a.disp, Store: db, Counters: a.recorder,
+		Version: version()})
 	pub.Metrics, adm.Metrics = metrics, metrics
 	a.public = newServer(pub.Handler(), 16<<10, 30*time.Second)
 	a.admin = newServer(adm.Handler(), 64<<10, 2*time.Minute)
