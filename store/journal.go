@@ -197,7 +197,7 @@ func journalTallies(k, v []byte) (map[string]*tracker.Tally, error) {
 }
 
 // maxTrim is how many applied journal records one commit deletes: a
-// flush's worth at once would hold up the clicks of its commit, and what
+// fold's worth at once would hold up the clicks of its commit, and what
 // is left for later commits a replay skips anyway.
 const maxTrim = 512
 

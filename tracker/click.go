@@ -133,7 +133,7 @@ func (t *Tally) Merge(o *Tally) {
 // Emitted is a lead's click that produced a lead.link_clicked event. Its
 // commit stores the event and a click journal record, whose sequence
 // number the committer sets in Seq (0: the link is gone); its counters
-// and dedup marker follow with a later flush of tallies.
+// and dedup marker follow with a later fold of tallies.
 type Emitted struct {
 	Code       string
 	CampaignID string

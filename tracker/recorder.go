@@ -20,7 +20,7 @@ var ErrStopped = errors.New("recorder stopped")
 
 // Committer stores one batch of clicks in one transaction and returns the
 // ids of webhook endpoints that got new deliveries. Its markers are those
-// of the links' stored records, which the Recorder's flushes update.
+// of the links' stored records, which the Recorder's folds update.
 type Committer interface {
 	Markers
 	CommitClicks(ctx context.Context, b *Batch) ([]string, error)
@@ -36,15 +36,15 @@ type Committer interface {
 // and the counter deltas of the other visits, are tallied in memory and
 // reach the links' counters in a fold, a key-ordered chunk of links per
 // commit, so that a link clicked many times between two folds is written
-// once and neighbouring links share their pages' writes. Folds are apart
-// by FoldEvery under load, so that they gather many clicks per page, and
-// follow every LogEvery when few links wait or visits stop. Meanwhile the deltas of
-// visits that emitted nothing are journaled every LogEvery, appended in
-// a record of many links, which a crash replays; so a crash loses at most
-// the last LogEvery of them. Until its fold, a link's newer marker is
-// read from the Recorder (LastEvent). Delivery attempts (FinishAttempt)
-// ride in the same transactions, so a click and a webhook result never
-// wait for two commits.
+// once and neighbouring links share their pages' writes. Under load,
+// folds are FoldEvery apart, to gather many clicks per page; when few
+// links wait or visits stop, one follows at the next tick (LogEvery).
+// Until then, the deltas of visits that emitted nothing are journaled
+// every LogEvery, in records of many links that a crash replays, so a
+// crash loses at most the last LogEvery of them. Until its fold, a
+// link's newer marker is read from the Recorder (LastEvent). Delivery
+// attempts (FinishAttempt) ride in the same transactions, so a click and
+// a webhook result never wait for two commits.
 type Recorder struct {
 	store     Committer
 	log       *slog.Logger
@@ -326,7 +326,7 @@ func (r *Recorder) journaled(code string, t *Tally) {
 	r.pending[code] = t
 }
 
-// Stop commits what is queued, flushes every tally and ends the writer.
+// Stop commits what is queued, folds every tally and ends the writer.
 // Clicks offered after it get ErrStopped. It may be called more than once.
 func (r *Recorder) Stop() {
 	r.stopOnce.Do(func() { close(r.stop) })

@@ -40,9 +40,10 @@
 // server, so they are comparable within one run, not across machines.
 // CPU per request is the linkd process's user and system time over the
 // measured part of a scenario divided by its requests; for the redirect
-// scenarios, that part lasts until linkd's counters have settled (stopped
-// changing for longer than its one-second flush), so the counters the
-// requests left to write are theirs, and no round starts on another's.
+// scenarios, that part lasts until linkd has folded every counter delta
+// it holds (its linkd_counter_links_unfolded gauge reads 0), so the
+// counters the requests left to write are theirs, and no round starts on
+// another's.
 //
 // Limitations: the client is net/http, which costs about as much CPU per
 // request as the server, so on a small machine the client caps every

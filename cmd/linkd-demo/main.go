@@ -195,7 +195,7 @@ func (d *demo) funnel() error {
 	return nil
 }
 
-// waitStats reads a link's counters once the background flush landed.
+// waitStats reads a link's counters once the background fold landed.
 func (d *demo) waitStats(code string, st any) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {

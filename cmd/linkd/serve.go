@@ -146,7 +146,7 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 			Guard:        guard,
 			Log:          log,
 		})
-	// Unflushed markers live in the click writer, which reads the rest
+	// Unfolded markers live in the click writer, which reads the rest
 	// from the database.
 	window, err := tracker.NewWindow(cfg.dedupWindow, windowSize, a.recorder)
 	if err != nil {
