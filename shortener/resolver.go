@@ -18,11 +18,23 @@ type LinkSource interface {
 // LinkSource. It is safe for concurrent use. Cached links are shared and
 // must not be modified by callers.
 //
+// A hit moves its link to the front of the LRU only when the link has
+// drifted into the older half, which reads the cache under its shared
+// lock and leaves its list alone on most hits of a hot code. So a link
+// resolved at least once per half the cache's size of other links
+// entering or moving stays cached, as it would in a plain LRU of half
+// the size; one resolved less often may be evicted before an exact LRU
+// would evict it.
+//
 // Forget must be called after a link changes or is deleted; a lookup that
 // raced with the change does not put the old value back in the cache.
 type Resolver struct {
 	src   LinkSource
-	cache *lru.Cache[string, *Link]
+	cache *lru.Cache[string, *cached]
+	half  uint64
+	// moves counts the links sent to the cache's front: fills and
+	// promotions.
+	moves atomic.Uint64
 
 	// mu orders a miss's fill of the cache against Forget; gen counts
 	// Forgets, so a fill that raced with one is dropped.
@@ -32,21 +44,34 @@ type Resolver struct {
 	hits, misses atomic.Int64
 }
 
+// cached is a link in the cache and the value of moves when it last went
+// to the front.
+type cached struct {
+	link  *Link
+	moved atomic.Uint64
+}
+
 // NewResolver returns a Resolver caching up to size links from src.
 func NewResolver(src LinkSource, size int) (*Resolver, error) {
-	c, err := lru.New[string, *Link](size)
+	c, err := lru.New[string, *cached](size)
 	if err != nil {
 		return nil, err
 	}
-	return &Resolver{src: src, cache: c}, nil
+	return &Resolver{src: src, cache: c, half: uint64(size) / 2}, nil
 }
 
 // Resolve returns the link for code, or ErrNotFound. It does not check
 // whether the link is live.
 func (r *Resolver) Resolve(ctx context.Context, code string) (*Link, error) {
-	if l, ok := r.cache.Get(code); ok {
+	if c, ok := r.cache.Peek(code); ok {
 		r.hits.Add(1)
-		return l, nil
+		// Fewer moves since its own than half the size: it is in the
+		// front half.
+		if r.moves.Load()-c.moved.Load() >= r.half {
+			r.cache.Get(code)
+			c.moved.Store(r.moves.Add(1))
+		}
+		return c.link, nil
 	}
 	r.misses.Add(1)
 	r.mu.Lock()
@@ -58,7 +83,9 @@ func (r *Resolver) Resolve(ctx context.Context, code string) (*Link, error) {
 	}
 	r.mu.Lock()
 	if r.gen == gen {
-		r.cache.Add(code, l)
+		c := &cached{link: l}
+		c.moved.Store(r.moves.Add(1))
+		r.cache.Add(code, c)
 	}
 	r.mu.Unlock()
 	return l, nil

@@ -375,6 +375,38 @@ func TestGeneratedTokenSurvivesRestart(t *testing.T) {
 	}
 }
 
+func TestGivenTokenReplacesStored(t *testing.T) {
+	db := t.TempDir() + "/linkd.db"
+	const replaced = "admin token replaced"
+	first := startOn(t, db, "--admin-token", testToken)
+	if strings.Contains(first.out.String(), replaced) {
+		t.Errorf("first start said a token was replaced: %q",
+			first.out.String())
+	}
+	first.stop()
+
+	const newer = "newer-admin-token-0123456789"
+	second := startOn(t, db, "--admin-token", newer)
+	if !strings.Contains(second.out.String(), replaced) {
+		t.Errorf("replacing start did not say so: %q", second.out.String())
+	}
+	if s, raw := second.call(testToken, "GET", "/api/v1/links", nil,
+		nil); s != 401 {
+		t.Errorf("replaced token: %d %s, want 401", s, raw)
+	}
+	if s, raw := second.call(newer, "GET", "/api/v1/links", nil,
+		nil); s != 200 {
+		t.Errorf("given token: %d %s, want 200", s, raw)
+	}
+	second.stop()
+
+	third := startOn(t, db, "--admin-token", newer)
+	if strings.Contains(third.out.String(), replaced) {
+		t.Errorf("the same token again said replaced: %q",
+			third.out.String())
+	}
+}
+
 func TestConfiguration(t *testing.T) {
 	db := t.TempDir() + "/linkd.db"
 	tests := []struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -253,17 +254,31 @@ func (a *app) run(ctx context.Context, publicLn, adminLn net.Listener,
 }
 
 // adminToken returns the SHA-256 of the admin token. A given token
-// replaces the stored one; with none given, the stored one is kept, and on
-// the very first start a new token is generated and printed once.
+// replaces the stored one, which is said once when they differ; with none
+// given, the stored one is kept, and on the very first start a new token
+// is generated and printed once.
 func adminToken(ctx context.Context, db *store.DB, given string,
 	stdout io.Writer) ([]byte, error) {
+	stored, err := db.AdminTokenHash(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if given != "" {
 		sum := sha256.Sum256([]byte(given))
-		return sum[:], db.SetAdminTokenHash(ctx, sum[:])
+		if subtle.ConstantTimeCompare(sum[:], stored) == 1 {
+			return stored, nil
+		}
+		if err := db.SetAdminTokenHash(ctx, sum[:]); err != nil {
+			return nil, err
+		}
+		if stored != nil {
+			fmt.Fprintln(stdout, "admin token replaced by the given one; "+
+				"the previous one no longer works")
+		}
+		return sum[:], nil
 	}
-	stored, err := db.AdminTokenHash(ctx)
-	if err != nil || stored != nil {
-		return stored, err
+	if stored != nil {
+		return stored, nil
 	}
 	tok := "lkd_admin_" + rand.Text()
 	sum := sha256.Sum256([]byte(tok))
