@@ -207,7 +207,9 @@ func (d *Dispatcher) outcome(dl Delivery, res result,
 	dl.LastError = res.err.Error()
 	wait := max(d.backoff(dl.Attempts), res.retryAfter)
 	dl.NextAttemptAt = now.Add(wait).UTC()
-	if dl.NextAttemptAt.After(dl.EventTime.Add(d.opts.RetryMaxAge)) {
+	// The age counts from when linkd took the event, not from its
+	// eventTime, which a late-reported message or receipt back-dates.
+	if dl.NextAttemptAt.After(dl.CreatedAt.Add(d.opts.RetryMaxAge)) {
 		dl.Status = Dead
 		dl.NextAttemptAt = time.Time{}
 	}

@@ -144,6 +144,15 @@ func TestOutcomePastMaxAgeIsDead(t *testing.T) {
 		{"retry would land past max age", 72*time.Hour - time.Second, Dead},
 		{"older than max age", 80 * time.Hour, Dead},
 	}
+	// A message reported a month late: its event is old, its delivery new.
+	t.Run("back-dated event, new delivery", func(t *testing.T) {
+		dl := pendingDelivery(1, time.Minute)
+		dl.EventTime = attemptNow.Add(-30 * 24 * time.Hour)
+		got, _ := d.outcome(dl, failed(500), attemptNow)
+		if got.Status != Pending {
+			t.Errorf("Status = %q, want %q", got.Status, Pending)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, _ := d.outcome(pendingDelivery(3, tt.age), failed(500),

@@ -28,7 +28,7 @@ type Store interface {
 type Options struct {
 	Timeout      time.Duration // one attempt's limit (10s)
 	RetryInitial time.Duration // first retry delay (5s)
-	RetryMaxAge  time.Duration // give up this long after the event (72h)
+	RetryMaxAge  time.Duration // give up this long after the delivery is created (72h)
 	PerEndpoint  int           // concurrent attempts per endpoint (16)
 	MaxInFlight  int           // concurrent attempts in all (1024)
 	Grace        time.Duration // how long Run waits for attempts at stop (10s)

@@ -244,31 +244,33 @@ func ValidateCampaignID(field, id string) error {
 	if id == "" {
 		return missing(field)
 	}
-	ok := len(id) <= maxCampaignIDLen
+	// "." and ".." would be path segments that URLs cannot address.
+	ok := len(id) <= maxCampaignIDLen && id != "." && id != ".."
 	for i := 0; ok && i < len(id); i++ {
 		c := id[i]
 		ok = isAlnum(c) || c == '_' || c == '.' || c == ':' || c == '-'
 	}
 	if !ok {
 		return Invalid(codeInvalidCampID, field, "%s must be 1 to %d "+
-			"letters, digits, '_', '.', ':' or '-'", field, maxCampaignIDLen)
+			"letters, digits, '_', '.', ':' or '-', other than . and ..",
+			field, maxCampaignIDLen)
 	}
 	return nil
 }
 
 // ValidateExternalLeadID checks an optional lead id from the platform: at
-// most 256 bytes of valid UTF-8 without control characters (C0, DEL or
-// C1). The empty id is valid. Errors are *InvalidError with Field set to
-// field and Code invalid_external_lead_id.
+// most 256 characters of valid UTF-8 without control characters (C0, DEL
+// or C1). The empty id is valid. Errors are *InvalidError with Field set
+// to field and Code invalid_external_lead_id.
 func ValidateExternalLeadID(field, id string) error {
-	if len(id) > maxLeadIDLen {
-		return Invalid(codeInvalidLeadID, field,
-			"%s must be at most %d bytes", field, maxLeadIDLen)
-	}
 	ctl := strings.IndexFunc(id, unicode.IsControl) >= 0
 	if ctl || !utf8.ValidString(id) {
 		return Invalid(codeInvalidLeadID, field,
 			"%s must be text without control characters", field)
+	}
+	if utf8.RuneCountInString(id) > maxLeadIDLen {
+		return Invalid(codeInvalidLeadID, field,
+			"%s must be at most %d characters", field, maxLeadIDLen)
 	}
 	return nil
 }

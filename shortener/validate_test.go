@@ -326,6 +326,9 @@ func TestValidateCampaignID(t *testing.T) {
 		{"control", "abc\x00", "invalid_campaign_id"},
 		{"non-ASCII", "kampagne-ü", "invalid_campaign_id"},
 		{"at sign", "a@b", "invalid_campaign_id"},
+		{"dot", ".", "invalid_campaign_id"},
+		{"two dots", "..", "invalid_campaign_id"},
+		{"three dots", "...", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -349,7 +352,9 @@ func TestValidateExternalLeadID(t *testing.T) {
 		{"longest", strings.Repeat("a", 256), ""},
 		{"replacement character", "a\uFFFDb", ""},
 		{"too long", strings.Repeat("a", 257), bad},
-		{"too long in bytes", strings.Repeat("ü", 129), bad},
+		{"longest in characters", strings.Repeat("ü", 256), ""},
+		{"longest in characters of four bytes", strings.Repeat("🌷", 256), ""},
+		{"too long in characters", strings.Repeat("ü", 257), bad},
 		{"NUL", "a\x00b", bad},
 		{"newline", "a\nb", bad},
 		{"tab", "a\tb", bad},

@@ -124,6 +124,7 @@ func (a *Admin) Handler() http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(a.Log)
+	e.Pre(decodedPath)
 	if len(a.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins: a.CORSOrigins,
@@ -150,6 +151,17 @@ func (a *Admin) Handler() http.Handler {
 	api.RouteNotFound("/*", func(echo.Context) error { return errNotFound })
 	a.mountDashboard(e)
 	return e
+}
+
+// decodedPath routes a request on its decoded path, so that an id sent
+// percent-encoded (sms%3A123, as encodeURIComponent writes sms:123)
+// names the same resource as sent plain. No id holds a slash, so one sent
+// as %2F matches no route, as it would plain.
+func decodedPath(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Request().URL.RawPath = ""
+		return next(c)
+	}
 }
 
 // logRequests logs each API request: method, route, status, duration.

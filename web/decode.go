@@ -21,9 +21,10 @@ const (
 	maxBatchBody = 16 << 20
 )
 
-// decode reads the request body as JSON into v, at most limit bytes.
-// Invalid UTF-8 is refused rather than silently replaced, so that what
-// is stored (a message body, a lead id) is what the client sent.
+// decode reads the request body, one JSON object, into v, at most limit
+// bytes. Invalid UTF-8, raw or as an unpaired surrogate escape, is
+// refused rather than silently replaced, so that what is stored (a
+// message body, a lead id) is what the client sent.
 func decode(c echo.Context, limit int64, v any) error {
 	r := c.Request()
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, limit))
@@ -32,6 +33,9 @@ func decode(c echo.Context, limit int64, v any) error {
 	}
 	if !utf8.Valid(raw) {
 		return badJSON("The body is not valid UTF-8.", "")
+	}
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return badJSON("The body must be a JSON object.", "")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(v); err != nil {
@@ -43,7 +47,60 @@ func decode(c echo.Context, limit int64, v any) error {
 		}
 		return badJSON("The body must hold one JSON object.", "")
 	}
+	if loneSurrogate(raw) {
+		return badJSON("The body escapes half of a UTF-16 surrogate pair "+
+			"(\\ud800 to \\udfff), which is not text.", "")
+	}
 	return nil
+}
+
+// loneSurrogate reports whether the valid JSON raw has a \u escape of a
+// surrogate that is not part of a high-low pair, which encoding/json
+// would turn into U+FFFD.
+func loneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if i >= len(raw) || raw[i] != 'u' {
+			continue
+		}
+		hi := hex4(raw[i+1:])
+		switch {
+		case hi >= 0xdc00 && hi <= 0xdfff:
+			return true
+		case hi >= 0xd800 && hi <= 0xdbff:
+			rest := raw[i+5:]
+			if len(rest) < 6 || rest[0] != '\\' || rest[1] != 'u' {
+				return true
+			}
+			if lo := hex4(rest[2:]); lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 10 // past the low half
+		default:
+			i += 4
+		}
+	}
+	return false
+}
+
+// hex4 returns the value of the four hex digits at the start of b, which
+// valid JSON guarantees after \u.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		default:
+			r = r<<4 | rune(c-'A'+10)
+		}
+	}
+	return r
 }
 
 func tooLarge(err error) bool {
@@ -57,6 +114,8 @@ func decodeError(err error) error {
 	case tooLarge(err):
 		return newError(http.StatusRequestEntityTooLarge, "body_too_large",
 			"The request body is over the limit.")
+	case errors.As(err, &te) && te.Field == "":
+		return badJSON("The body must be a JSON object.", "")
 	case errors.As(err, &te):
 		return badJSON(fmt.Sprintf("%s must be a JSON %s.", te.Field,
 			jsonKind(te.Type.Kind().String())), te.Field)

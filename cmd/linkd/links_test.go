@@ -97,6 +97,14 @@ func TestRefusedLinksStoreNothing(t *testing.T) {
 		{"wrong type", `{"url": 5}`, 400, "bad_json", "url"},
 		{"array body", `[]`, 400, "bad_json", ""},
 		{"two objects", `{} {}`, 400, "bad_json", ""},
+		{"null body", `null`, 400, "bad_json", ""},
+		{"string body", `"x"`, 400, "bad_json", ""},
+		{"lone high surrogate", `{"url":"https://x.test/\ud800","campaignId":"refused",` +
+			`"phone":"+15551230004"}`, 400, "bad_json", ""},
+		{"lone low surrogate in lead id", `{"url":"https://x.test/","campaignId":"refused",` +
+			`"phone":"+15551230004","externalLeadId":"lead-\udc00"}`, 400, "bad_json", ""},
+		{"reversed surrogate pair", `{"url":"https://x.test/","campaignId":"refused",` +
+			`"phone":"+15551230004","externalLeadId":"\udc00\ud800"}`, 400, "bad_json", ""},
 		{"missing url", valid(map[string]any{"url": ""}), 422, "missing_field", "url"},
 		{"ftp", valid(map[string]any{"url": "ftp://x.test/"}), 422, "invalid_url", "url"},
 		{"javascript", valid(map[string]any{"url": "JaVaScRiPt:alert(1)"}), 422, "invalid_url", "url"},
@@ -121,6 +129,7 @@ func TestRefusedLinksStoreNothing(t *testing.T) {
 		{"generated code taken", valid(map[string]any{"code": taken.Code}), 409, "code_taken", "code"},
 		{"bad expiry", valid(map[string]any{"expiresAt": "tomorrow"}), 422, "invalid_time", "expiresAt"},
 		{"lead id too long", valid(map[string]any{"externalLeadId": strings.Repeat("x", 257)}), 422, "invalid_external_lead_id", "externalLeadId"},
+		{"lead id too long in characters", valid(map[string]any{"externalLeadId": strings.Repeat("é", 257)}), 422, "invalid_external_lead_id", "externalLeadId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

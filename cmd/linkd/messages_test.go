@@ -132,6 +132,41 @@ func TestMessageWithoutCampaignLink(t *testing.T) {
 	}
 }
 
+// TestEncodedPathIDs reaches resources whose ids hold a colon through
+// paths with the colon percent-encoded, as encodeURIComponent and
+// Python's quote write it, and plain.
+func TestEncodedPathIDs(t *testing.T) {
+	in := start(t)
+	rc := newReceiver(t)
+	in.register(rc, "spring:2026", emitter.MessageDelivered)
+	in.mustCall(201, "POST", "/api/v1/links", map[string]any{
+		"url": "https://example.com/", "campaignId": "spring:2026",
+		"phone": "+15551230021", "code": "test"}, nil)
+	in.mustCall(201, "POST", "/api/v1/messages", map[string]any{
+		"id": "sms:123", "campaignId": "spring:2026",
+		"phone": "+15551230021", "body": "Hello"}, nil)
+
+	in.mustCall(200, "POST", "/api/v1/messages/sms%3A123/delivered", nil, nil)
+	evs := eventsOf(t, rc.waitCount(1))
+	if len(evs) != 1 || evs[0].Metadata.EventType != emitter.MessageDelivered {
+		t.Errorf("events %+v", evs)
+	}
+	var stats struct{ MessagesDelivered int }
+	for _, p := range []string{"spring%3A2026", "spring:2026", "spring%3a2026"} {
+		stats.MessagesDelivered = 0
+		in.mustCall(200, "GET", "/api/v1/campaigns/"+p+"/stats", nil, &stats)
+		if stats.MessagesDelivered != 1 {
+			t.Errorf("campaign %s: messagesDelivered %d, want 1", p,
+				stats.MessagesDelivered)
+		}
+	}
+	in.mustCall(200, "GET", "/api/v1/links/t%65st", nil, nil)
+	if s, raw := in.adminCall("GET", "/api/v1/links/te%2Fst", nil,
+		nil); s != 404 {
+		t.Errorf("code with an encoded slash: %d %s, want 404", s, raw)
+	}
+}
+
 func TestMessageValidation(t *testing.T) {
 	in := start(t)
 	good := map[string]any{"campaignId": "c", "phone": "+15551230021", "body": "hi"}
@@ -154,6 +189,7 @@ func TestMessageValidation(t *testing.T) {
 		{"long body", "/api/v1/messages", with("body", strings.Repeat("a", 16<<10+1)), 422, "invalid_body"},
 		{"bad sentAt", "/api/v1/messages", with("sentAt", "yesterday"), 422, "invalid_time"},
 		{"bad id", "/api/v1/messages", with("id", "a b"), 422, "invalid_message_id"},
+		{"dot-dot id", "/api/v1/messages", with("id", ".."), 422, "invalid_message_id"},
 		{"not json", "/api/v1/messages", "nope", 400, "bad_json"},
 		{"invalid utf-8", "/api/v1/messages", []byte("{\"campaignId\":\"c\",\"phone\":\"+15551230021\",\"body\":\"hi \xff\"}"), 400, "bad_json"},
 		{"bad receipt", "/api/v1/messages/x/delivered", `{"deliveredAt": 5}`, 400, "bad_json"},
