@@ -34,11 +34,13 @@ func (l *Link) ShortURL(base string) string {
 
 // Destination returns where a tap on the link goes: the stored URL byte for
 // byte, with the short URL's own raw query appended to the destination's
-// query and the destination's fragment kept last.
+// query and the destination's fragment kept last. Bytes of the query that
+// a URL may not hold raw (controls, space, non-ASCII) are percent-encoded.
 func (l *Link) Destination(rawQuery string) string {
 	if rawQuery == "" {
 		return l.URL
 	}
+	rawQuery = escapeQuery(rawQuery)
 	base, frag := l.URL, ""
 	for i := 0; i < len(base); i++ {
 		if base[i] == '#' {
@@ -57,4 +59,28 @@ func (l *Link) Destination(rawQuery string) string {
 		sep = ""
 	}
 	return base + sep + rawQuery + frag
+}
+
+// escapeQuery percent-encodes the bytes of q outside printable ASCII.
+func escapeQuery(q string) string {
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] <= ' ' || q[i] >= 0x7f {
+			n++
+		}
+	}
+	if n == 0 {
+		return q
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(q)+2*n)
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c <= ' ' || c >= 0x7f {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+			continue
+		}
+		b = append(b, c)
+	}
+	return string(b)
 }

@@ -25,6 +25,8 @@ func TestCreateAndFollow(t *testing.T) {
 		{"plain", "GET", "/" + l.Code, 302, "https://example.com/p?b=2#f"},
 		{"query appended before fragment", "GET", "/" + l.Code + "?a=1",
 			302, "https://example.com/p?b=2&a=1#f"},
+		{"raw UTF-8 in the query escaped", "GET", "/" + l.Code + "?a=\u00e9",
+			302, "https://example.com/p?b=2&a=%C3%A9#f"},
 		{"head", "HEAD", "/" + l.Code, 302, "https://example.com/p?b=2#f"},
 		{"trailing dot", "GET", "/" + l.Code + ".", 302,
 			"https://example.com/p?b=2#f"},
