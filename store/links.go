@@ -268,14 +268,19 @@ func listIndex(q shortener.Query) ([]byte, []byte) {
 	return bucketLinks, nil
 }
 
+// badCursor refuses a page cursor that no listing returned.
+func badCursor() error {
+	return shortener.Invalid("invalid_cursor", "cursor",
+		"cursor is not one this server returned")
+}
+
 func decodeCursor(s string) ([]byte, error) {
 	if s == "" {
 		return nil, nil
 	}
 	k, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(k) == 0 {
-		return nil, shortener.Invalid("invalid_cursor", "cursor",
-			"cursor is not one this server returned")
+		return nil, badCursor()
 	}
 	return k, nil
 }

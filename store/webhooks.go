@@ -385,14 +385,18 @@ func (db *DB) Deliveries(ctx context.Context, endpointID, status string,
 	if limit <= 0 {
 		limit = 100
 	}
+	prefix := append([]byte(endpointID), 0)
 	after, err := decodeCursor(cursor)
 	if err != nil {
 		return nil, "", err
 	}
+	if after != nil && !bytes.HasPrefix(after, prefix) {
+		// Not one of this endpoint's: another's, or made up.
+		return nil, "", badCursor()
+	}
 	var out []*emitter.Delivery
 	var next string
 	err = db.bolt.View(func(tx *bolt.Tx) error {
-		prefix := append([]byte(endpointID), 0)
 		c := tx.Bucket(bucketByEndpoint).Cursor()
 		k := seekLast(c, prefix, after)
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {

@@ -570,6 +570,9 @@ func (c *contract) webhookErrors(p string) {
 		"invalid_status")
 	c.invalid(tok, "GET", p+"/deliveries?cursor=%21%21", nil, 422,
 		"invalid_cursor")
+	// Base64 that decodes, but to no key of this endpoint's deliveries.
+	c.invalid(tok, "GET", p+"/deliveries?cursor=zzz", nil, 422,
+		"invalid_cursor")
 }
 
 // keyRoutes makes a key for camp-a and returns it with its id.
