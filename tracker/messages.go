@@ -112,6 +112,9 @@ func (ms *Messages) Send(ctx context.Context, req Sent) (*Message, error) {
 		return nil, err
 	}
 	if req.SentAt != nil {
+		if err := checkReported("sentAt", *req.SentAt, now); err != nil {
+			return nil, err
+		}
 		m.SentAt = req.SentAt.UTC().Truncate(time.Millisecond)
 	}
 	m.URLs = ms.finder.Distinct(req.Body)
@@ -185,6 +188,9 @@ func (ms *Messages) Delivered(ctx context.Context, id string,
 	at *time.Time) (m *Message, duplicate bool, err error) {
 	when := ms.now()
 	if at != nil {
+		if err := checkReported("deliveredAt", *at, when); err != nil {
+			return nil, false, err
+		}
 		when = *at
 	}
 	when = when.UTC().Truncate(time.Millisecond)
@@ -233,6 +239,22 @@ func checkBody(body string) error {
 	case len(body) > MaxBody:
 		return shortener.Invalid("invalid_body", "body",
 			"body must be at most %d bytes", MaxBody)
+	}
+	return nil
+}
+
+// maxReportLead is how far a reported time (sentAt, deliveredAt) may be
+// ahead of linkd's clock, for clocks that disagree.
+const maxReportLead = 24 * time.Hour
+
+// checkReported refuses a reported time t that cannot be an SMS's: before
+// 2000 or more than maxReportLead after now. A late report may be of any
+// age after that.
+func checkReported(field string, t, now time.Time) error {
+	earliest := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if t.Before(earliest) || t.After(now.Add(maxReportLead)) {
+		return shortener.Invalid("invalid_time", field,
+			"%s must be after 2000-01-01 and at most a day from now", field)
 	}
 	return nil
 }

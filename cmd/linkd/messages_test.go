@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -188,6 +189,9 @@ func TestMessageValidation(t *testing.T) {
 		{"no body", "/api/v1/messages", with("body", ""), 422, "missing_field"},
 		{"long body", "/api/v1/messages", with("body", strings.Repeat("a", 16<<10+1)), 422, "invalid_body"},
 		{"bad sentAt", "/api/v1/messages", with("sentAt", "yesterday"), 422, "invalid_time"},
+		{"sentAt of year 1", "/api/v1/messages", with("sentAt", "0001-01-01T00:00:00Z"), 422, "invalid_time"},
+		{"sentAt next week", "/api/v1/messages", with("sentAt", time.Now().Add(7*24*time.Hour).Format(time.RFC3339)), 422, "invalid_time"},
+		{"receipt of year 9999", "/api/v1/messages/x/delivered", `{"deliveredAt": "9999-12-31T23:59:59Z"}`, 422, "invalid_time"},
 		{"bad id", "/api/v1/messages", with("id", "a b"), 422, "invalid_message_id"},
 		{"dot-dot id", "/api/v1/messages", with("id", ".."), 422, "invalid_message_id"},
 		{"not json", "/api/v1/messages", "nope", 400, "bad_json"},
