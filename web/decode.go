@@ -108,7 +108,7 @@ func tooLarge(err error) bool {
 	return errors.As(err, &mb)
 }
 
-func decodeError(err error) error {
+func decodeError(err error) *apiError {
 	var te *json.UnmarshalTypeError
 	switch {
 	case tooLarge(err):

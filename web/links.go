@@ -89,8 +89,10 @@ func (a *Admin) createLink(c echo.Context) error {
 }
 
 func (a *Admin) createBatch(c echo.Context) error {
+	// Items are decoded one by one, so that one of the wrong shape is
+	// named by its index like one that fails validation.
 	var req struct {
-		Links []linkRequest `json:"links"`
+		Links []json.RawMessage `json:"links"`
 	}
 	if err := decode(c, maxBatchBody, &req); err != nil {
 		return err
@@ -100,7 +102,16 @@ func (a *Admin) createBatch(c echo.Context) error {
 			"links must hold 1 to %d link requests", shortener.MaxBatch)
 	}
 	nls := make([]shortener.NewLink, len(req.Links))
-	for i, r := range req.Links {
+	for i, raw := range req.Links {
+		var r linkRequest
+		if err := json.Unmarshal(raw, &r); err != nil {
+			ae := decodeError(err)
+			if ae.field == "" {
+				ae = badJSON("Each of links must be a JSON object.", "links")
+			}
+			ae.index = i
+			return ae
+		}
 		nl, err := r.toNewLink()
 		if err != nil {
 			return &shortener.BatchError{Index: i, Err: err}

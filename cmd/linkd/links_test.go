@@ -193,6 +193,27 @@ func TestBatch(t *testing.T) {
 		}
 	})
 
+	t.Run("an item of the wrong shape is named by its index", func(t *testing.T) {
+		ok := `{"url":"https://x.test/","campaignId":"bulk","phone":"+15550000001"}`
+		for _, tt := range []struct{ body, field string }{
+			{`{"links":[` + ok + `,` + ok + `,1]}`, "links"},
+			{`{"links":[` + ok + `,` + ok + `,{"url":5}]}`, "url"},
+		} {
+			status, raw := in.adminCall("POST", "/api/v1/links/batch",
+				tt.body, nil)
+			code, field := errorCode(raw)
+			if status != 400 || code != "bad_json" || field != tt.field ||
+				!strings.Contains(string(raw), `"index":2`) {
+				t.Errorf("%s: %d %s", tt.body, status, raw)
+			}
+		}
+		var stats struct{ Links int }
+		in.mustCall(200, "GET", "/api/v1/campaigns/bulk/stats", nil, &stats)
+		if stats.Links != 0 {
+			t.Fatalf("refused batch stored %d links", stats.Links)
+		}
+	})
+
 	t.Run("duplicate custom codes refuse all", func(t *testing.T) {
 		dup := []map[string]any{
 			{"url": "https://x.test/", "campaignId": "bulk",
