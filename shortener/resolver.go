@@ -44,10 +44,10 @@ type Resolver struct {
 	hits, misses atomic.Int64
 }
 
-// cached is a link in the cache and the value of moves when it last went
-// to the front.
+// cached is a link in the cache, held by value so that a hit reads one
+// object, and the value of moves when it last went to the front.
 type cached struct {
-	link  *Link
+	link  Link
 	moved atomic.Uint64
 }
 
@@ -65,13 +65,13 @@ func NewResolver(src LinkSource, size int) (*Resolver, error) {
 func (r *Resolver) Resolve(ctx context.Context, code string) (*Link, error) {
 	if c, ok := r.cache.Peek(code); ok {
 		r.hits.Add(1)
-		// Fewer moves since its own than half the size: it is in the
-		// front half.
+		// Fewer moves since its own than half the size keep it in the
+		// front half; past that it may have drifted into the older one.
 		if r.moves.Load()-c.moved.Load() >= r.half {
 			r.cache.Get(code)
 			c.moved.Store(r.moves.Add(1))
 		}
-		return c.link, nil
+		return &c.link, nil
 	}
 	r.misses.Add(1)
 	r.mu.Lock()
@@ -83,7 +83,7 @@ func (r *Resolver) Resolve(ctx context.Context, code string) (*Link, error) {
 	}
 	r.mu.Lock()
 	if r.gen == gen {
-		c := &cached{link: l}
+		c := &cached{link: *l}
 		c.moved.Store(r.moves.Add(1))
 		r.cache.Add(code, c)
 	}

@@ -55,8 +55,10 @@ const maxCachedAgent = 1024
 const oldFirefox = 70
 
 // Classifier decides whether a request is a lead's click. It caches the
-// verdict for each User-Agent string in an LRU cache, since the crawler
-// patterns are slow to match and agents repeat. A Classifier is safe for
+// verdict for each User-Agent string, since the crawler patterns are slow
+// to match and agents repeat; the cache evicts the agent classified
+// longest ago (a hit does not refresh it), so a popular agent is
+// classified again once per cacheSize new ones. A Classifier is safe for
 // concurrent use. The zero value is not usable; call NewClassifier.
 //
 // Limitations: the rules judge the headers only, so a fetcher that copies
@@ -103,7 +105,9 @@ func (c *Classifier) agent(ua string) Reason {
 	if len(ua) > maxCachedAgent {
 		return classifyAgent(ua)
 	}
-	if r, ok := c.verdicts.Get(ua); ok {
+	// Peek: a verdict never changes, and under the cache's shared lock
+	// the cores serving one popular agent do not queue for it.
+	if r, ok := c.verdicts.Peek(ua); ok {
 		return r
 	}
 	r := classifyAgent(ua)
