@@ -17,20 +17,7 @@ import (
 // cache holds; a changed link is read again after Forget.
 func TestResolverKeepsWhatIsUsed(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(filepath.Join(t.TempDir(), "linkd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	links := make([]*shortener.Link, 200)
-	for i := range links {
-		links[i] = &shortener.Link{Code: fmt.Sprintf("c%07d", i),
-			URL: "https://example.com/" + fmt.Sprint(i), CampaignID: "camp",
-			Phone: "+15555550100", CreatedAt: time.Now()}
-	}
-	if err := db.CreateLinks(ctx, links, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, links := storedLinks(t, 200)
 	r, err := shortener.NewResolver(db, 16)
 	if err != nil {
 		t.Fatal(err)
@@ -88,4 +75,25 @@ func TestResolverKeepsWhatIsUsed(t *testing.T) {
 	if err != nil || l.URL != changed {
 		t.Errorf("after Forget: %+v, %v; want url %q", l, err, changed)
 	}
+}
+
+// storedLinks returns a new database holding n links, and the links.
+func storedLinks(tb testing.TB, n int) (*store.DB, []*shortener.Link) {
+	tb.Helper()
+	db, err := store.Open(filepath.Join(tb.TempDir(), "linkd.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	links := make([]*shortener.Link, n)
+	for i := range links {
+		links[i] = &shortener.Link{Code: fmt.Sprintf("c%07d", i),
+			URL:        "https://example.com/offer?id=" + fmt.Sprint(i),
+			CampaignID: "camp", Phone: "+15555550100", CreatedAt: time.Now()}
+	}
+	err = db.CreateLinks(context.Background(), links, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return db, links
 }
