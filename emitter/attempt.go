@@ -63,7 +63,7 @@ func (d *Dispatcher) attempt(ep *Endpoint, j Job, sent func()) {
 	sent()
 
 	next, change := d.outcome(j.Delivery, res, now)
-	a := Attempt{DeliveryID: j.Delivery.ID, N: next.Attempts, At: now,
+	a := Attempt{DeliveryID: j.Delivery.ID, N: next.Attempts, At: ms(now),
 		StatusCode: res.status, Duration: res.duration}
 	if res.err != nil {
 		a.Error = res.err.Error()
@@ -196,7 +196,7 @@ func (d *Dispatcher) outcome(dl Delivery, res result,
 	dl.LastError = ""
 	if res.err == nil {
 		dl.Status = Succeeded
-		dl.DeliveredAt = now.UTC()
+		dl.DeliveredAt = ms(now)
 		dl.NextAttemptAt = time.Time{}
 		return dl, func(e *Endpoint) bool {
 			was := e.FailingSince
@@ -205,13 +205,18 @@ func (d *Dispatcher) outcome(dl Delivery, res result,
 		}
 	}
 	dl.LastError = res.err.Error()
+	// Retries go on until RetryMaxAge after linkd took the event (not
+	// after its eventTime, which a late-reported message back-dates); the
+	// last one is at that moment, unless the endpoint's Retry-After asks
+	// for a later one.
+	deadline := dl.CreatedAt.Add(d.opts.RetryMaxAge)
 	wait := max(d.backoff(dl.Attempts), res.retryAfter)
-	dl.NextAttemptAt = now.Add(wait).UTC()
-	// The age counts from when linkd took the event, not from its
-	// eventTime, which a late-reported message or receipt back-dates.
-	if dl.NextAttemptAt.After(dl.CreatedAt.Add(d.opts.RetryMaxAge)) {
+	switch {
+	case !now.Before(deadline), now.Add(res.retryAfter).After(deadline):
 		dl.Status = Dead
 		dl.NextAttemptAt = time.Time{}
+	default:
+		dl.NextAttemptAt = ms(now.Add(min(wait, deadline.Sub(now))))
 	}
 	gone := res.status == http.StatusGone
 	return dl, func(e *Endpoint) bool {
@@ -249,3 +254,6 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 	}
 	return min(wait, maxInterval)
 }
+
+// ms returns t in UTC to the millisecond, as stored times are.
+func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }

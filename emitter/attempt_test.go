@@ -133,17 +133,49 @@ func TestOutcomeFailureSchedulesRetry(t *testing.T) {
 	}
 }
 
-func TestOutcomePastMaxAgeIsDead(t *testing.T) {
+// TestOutcomeMaxAge retries until RetryMaxAge (72h) after the delivery
+// was created, the last attempt at that moment, and gives up then.
+func TestOutcomeMaxAge(t *testing.T) {
 	d := newTestDispatcher(t)
 	tests := []struct {
-		name string
-		age  time.Duration
-		want string
+		name       string
+		age        time.Duration
+		retryAfter time.Duration
+		want       string
+		next       time.Duration // after attemptNow, when pending
 	}{
-		{"young", time.Hour, Pending},
-		{"retry would land past max age", 72*time.Hour - time.Second, Dead},
-		{"older than max age", 80 * time.Hour, Dead},
+		{"young", time.Hour, 0, Pending, -1},
+		{"last retry at max age", 72*time.Hour - time.Second, 0, Pending,
+			time.Second},
+		{"Retry-After within max age", 71 * time.Hour, time.Hour, Pending,
+			time.Hour},
+		{"Retry-After past max age", 71 * time.Hour, 2 * time.Hour, Dead, 0},
+		{"at max age", 72 * time.Hour, 0, Dead, 0},
+		{"older than max age", 80 * time.Hour, 0, Dead, 0},
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := failed(503)
+			res.retryAfter = tt.retryAfter
+			got, _ := d.outcome(pendingDelivery(3, tt.age), res, attemptNow)
+			if got.Status != tt.want {
+				t.Errorf("Status = %q, want %q", got.Status, tt.want)
+			}
+			if tt.want == Dead && !got.NextAttemptAt.IsZero() {
+				t.Errorf("dead delivery has NextAttemptAt %v",
+					got.NextAttemptAt)
+			}
+			if tt.next > 0 {
+				if wait := got.NextAttemptAt.Sub(attemptNow); wait != tt.next {
+					t.Errorf("next attempt in %v, want %v", wait, tt.next)
+				}
+			}
+			if got.Attempts != 4 {
+				t.Errorf("Attempts = %d, want 4", got.Attempts)
+			}
+		})
+	}
+
 	// A message reported a month late: its event is old, its delivery new.
 	t.Run("back-dated event, new delivery", func(t *testing.T) {
 		dl := pendingDelivery(1, time.Minute)
@@ -153,22 +185,6 @@ func TestOutcomePastMaxAgeIsDead(t *testing.T) {
 			t.Errorf("Status = %q, want %q", got.Status, Pending)
 		}
 	})
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, _ := d.outcome(pendingDelivery(3, tt.age), failed(500),
-				attemptNow)
-			if got.Status != tt.want {
-				t.Errorf("Status = %q, want %q", got.Status, tt.want)
-			}
-			if tt.want == Dead && !got.NextAttemptAt.IsZero() {
-				t.Errorf("dead delivery has NextAttemptAt %v",
-					got.NextAttemptAt)
-			}
-			if got.Attempts != 4 {
-				t.Errorf("Attempts = %d, want 4", got.Attempts)
-			}
-		})
-	}
 }
 
 // answer returns a response of status with a Retry-After of v, if any.

@@ -35,7 +35,8 @@ func (l *Link) ShortURL(base string) string {
 // Destination returns where a tap on the link goes: the stored URL byte for
 // byte, with the short URL's own raw query appended to the destination's
 // query and the destination's fragment kept last. Bytes of the query that
-// a URL may not hold raw (controls, space, non-ASCII) are percent-encoded.
+// a URL may not hold raw (controls, space, non-ASCII, and #, which would
+// start a fragment) are percent-encoded.
 func (l *Link) Destination(rawQuery string) string {
 	if rawQuery == "" {
 		return l.URL
@@ -61,11 +62,12 @@ func (l *Link) Destination(rawQuery string) string {
 	return base + sep + rawQuery + frag
 }
 
-// escapeQuery percent-encodes the bytes of q outside printable ASCII.
+// escapeQuery percent-encodes the bytes of q outside printable ASCII,
+// and #.
 func escapeQuery(q string) string {
 	n := 0
 	for i := 0; i < len(q); i++ {
-		if q[i] <= ' ' || q[i] >= 0x7f {
+		if escapeInQuery(q[i]) {
 			n++
 		}
 	}
@@ -76,7 +78,7 @@ func escapeQuery(q string) string {
 	b := make([]byte, 0, len(q)+2*n)
 	for i := 0; i < len(q); i++ {
 		c := q[i]
-		if c <= ' ' || c >= 0x7f {
+		if escapeInQuery(c) {
 			b = append(b, '%', hex[c>>4], hex[c&15])
 			continue
 		}
@@ -84,3 +86,5 @@ func escapeQuery(q string) string {
 	}
 	return string(b)
 }
+
+func escapeInQuery(c byte) bool { return c <= ' ' || c >= 0x7f || c == '#' }

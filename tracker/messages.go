@@ -254,7 +254,7 @@ func checkReported(field string, t, now time.Time) error {
 	earliest := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	if t.Before(earliest) || t.After(now.Add(maxReportLead)) {
 		return shortener.Invalid("invalid_time", field,
-			"%s must be after 2000-01-01 and at most a day from now", field)
+			"%s must be on or after 2000-01-01 and at most a day from now", field)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -155,11 +156,16 @@ func (a *Admin) Handler() http.Handler {
 
 // decodedPath routes a request on its decoded path, so that an id sent
 // percent-encoded (sms%3A123, as encodeURIComponent writes sms:123)
-// names the same resource as sent plain. No id holds a slash, so one sent
-// as %2F matches no route, as it would plain.
+// names the same resource as sent plain. A path with an encoded slash is
+// routed as sent: %2F is part of a segment, never a separator, and since
+// no id holds a slash it matches no resource.
 func decodedPath(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Request().URL.RawPath = ""
+		u := c.Request().URL
+		if !strings.Contains(u.RawPath, "%2F") &&
+			!strings.Contains(u.RawPath, "%2f") {
+			u.RawPath = ""
+		}
 		return next(c)
 	}
 }

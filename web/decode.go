@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -26,10 +27,24 @@ const (
 // refused rather than silently replaced, so that what is stored (a
 // message body, a lead id) is what the client sent.
 func decode(c echo.Context, limit int64, v any) error {
+	return decodeBody(c, limit, v, false)
+}
+
+// decodeOptional is decode for a body the request may leave out: an
+// empty one, however it was sent (no body, Content-Length: 0, chunked),
+// leaves v as it was.
+func decodeOptional(c echo.Context, limit int64, v any) error {
+	return decodeBody(c, limit, v, true)
+}
+
+func decodeBody(c echo.Context, limit int64, v any, optional bool) error {
 	r := c.Request()
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, limit))
 	if err != nil {
 		return decodeError(err)
+	}
+	if optional && len(bytes.TrimSpace(raw)) == 0 {
+		return nil
 	}
 	if !utf8.Valid(raw) {
 		return badJSON("The body is not valid UTF-8.", "")
@@ -151,10 +166,24 @@ func parseTime(field string, s *string) (*time.Time, error) {
 		return nil, nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, *s)
-	if err != nil {
+	if err != nil || !strictRFC3339(*s) {
 		return nil, shortener.Invalid("invalid_time", field,
 			"%s must be an RFC 3339 time such as 2026-01-28T12:00:00Z", field)
 	}
 	t = t.UTC()
 	return &t, nil
+}
+
+// strictRFC3339 reports whether s, which time.Parse took as RFC 3339,
+// keeps to what RFC 3339 allows where Go is lenient: a fraction after a
+// dot, not a comma, and an offset of at most 23:59.
+func strictRFC3339(s string) bool {
+	if strings.Contains(s, ",") {
+		return false
+	}
+	if n := len(s); s[n-1] == 'Z' || s[n-1] == 'z' {
+		return true
+	}
+	off := s[len(s)-6:] // Parse has checked its shape: ±hh:mm
+	return off[1:3] <= "23" && off[4:6] <= "59"
 }

@@ -1,6 +1,9 @@
 package web
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestLoneSurrogate(t *testing.T) {
 	tests := []struct {
@@ -29,6 +32,39 @@ func TestLoneSurrogate(t *testing.T) {
 			if got := loneSurrogate([]byte(tt.json)); got != tt.want {
 				t.Errorf("loneSurrogate(%s) = %v, want %v", tt.json, got,
 					tt.want)
+			}
+		})
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // UTC, RFC 3339; empty: refused
+	}{
+		{"2026-01-28T12:00:00Z", "2026-01-28T12:00:00Z"},
+		{"2026-01-28T12:00:00.5Z", "2026-01-28T12:00:00.5Z"},
+		{"2026-01-28T14:00:00+02:00", "2026-01-28T12:00:00Z"},
+		{"2026-01-28T12:00:00+23:59", "2026-01-27T12:01:00Z"},
+		{"2026-01-28T12:00:00-23:59", "2026-01-29T11:59:00Z"},
+		{"2026-01-28T12:00:00+24:00", ""},
+		{"2026-01-28T12:00:00+23:60", ""},
+		{"2026-01-28T12:00:00,5Z", ""},
+		{"2026-01-28 12:00:00Z", ""},
+		{"2026-01-28T12:00:00", ""},
+		{"tomorrow", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			in := tt.in
+			got, err := parseTime("at", &in)
+			switch {
+			case tt.want == "" && err == nil:
+				t.Errorf("parseTime(%q) = %v, want invalid_time", tt.in, got)
+			case tt.want != "" && err != nil:
+				t.Errorf("parseTime(%q): %v", tt.in, err)
+			case tt.want != "" && got.Format(time.RFC3339Nano) != tt.want:
+				t.Errorf("parseTime(%q) = %v, want %s", tt.in, got, tt.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -104,11 +105,17 @@ func (a *Admin) createBatch(c echo.Context) error {
 	nls := make([]shortener.NewLink, len(req.Links))
 	for i, raw := range req.Links {
 		var r linkRequest
-		if err := json.Unmarshal(raw, &r); err != nil {
-			ae := decodeError(err)
-			if ae.field == "" {
+		err := json.Unmarshal(raw, &r)
+		var ae *apiError
+		switch {
+		case bytes.Equal(raw, []byte("null")):
+			ae = badJSON("Each of links must be a JSON object.", "links")
+		case err != nil:
+			if ae = decodeError(err); ae.field == "" {
 				ae = badJSON("Each of links must be a JSON object.", "links")
 			}
+		}
+		if ae != nil {
 			ae.index = i
 			return ae
 		}

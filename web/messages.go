@@ -41,10 +41,8 @@ func (a *Admin) messageDelivered(c echo.Context) error {
 	var req struct {
 		DeliveredAt *string `json:"deliveredAt"`
 	}
-	if c.Request().ContentLength != 0 {
-		if err := decode(c, maxBody, &req); err != nil {
-			return err
-		}
+	if err := decodeOptional(c, maxBody, &req); err != nil {
+		return err
 	}
 	at, err := parseTime("deliveredAt", req.DeliveredAt)
 	if err != nil {

@@ -127,6 +127,8 @@ func (in *instance) call(token, method, path string, body any,
 		r = strings.NewReader(b)
 	case []byte:
 		r = bytes.NewReader(b)
+	case io.Reader:
+		r = b // of unknown length: sent chunked
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {

@@ -198,6 +198,7 @@ func TestBatch(t *testing.T) {
 		for _, tt := range []struct{ body, field string }{
 			{`{"links":[` + ok + `,` + ok + `,1]}`, "links"},
 			{`{"links":[` + ok + `,` + ok + `,{"url":5}]}`, "url"},
+			{`{"links":[` + ok + `,` + ok + `,null]}`, "links"},
 		} {
 			status, raw := in.adminCall("POST", "/api/v1/links/batch",
 				tt.body, nil)

@@ -213,9 +213,11 @@ func TestRetriesKeepTheEventID(t *testing.T) {
 		t.Errorf("delivery = %+v", ds[0])
 	}
 	var one struct {
-		AttemptLog []struct {
+		DeliveredAt string `json:"deliveredAt"`
+		AttemptLog  []struct {
 			StatusCode int    `json:"statusCode"`
 			Error      string `json:"error"`
+			At         string `json:"at"`
 		} `json:"attemptLog"`
 	}
 	in.mustCall(200, "GET", "/api/v1/webhooks/"+ep.ID+"/deliveries/"+ds[0].ID,
@@ -223,6 +225,17 @@ func TestRetriesKeepTheEventID(t *testing.T) {
 	if len(one.AttemptLog) != 3 || one.AttemptLog[0].StatusCode != 500 ||
 		one.AttemptLog[0].Error != "status 500" || one.AttemptLog[2].StatusCode != 200 {
 		t.Errorf("attempt log = %+v", one.AttemptLog)
+	}
+	// Times are to the millisecond: at most three digits of fraction.
+	times := []string{one.DeliveredAt}
+	for _, a := range one.AttemptLog {
+		times = append(times, a.At)
+	}
+	for _, ts := range times {
+		if _, frac, ok := strings.Cut(strings.TrimSuffix(ts, "Z"), "."); ts == "" ||
+			!strings.HasSuffix(ts, "Z") || ok && len(frac) > 3 {
+			t.Errorf("time %q is not UTC to the millisecond", ts)
+		}
 	}
 }
 
