@@ -279,16 +279,8 @@ func applyJournal(tx *bolt.Tx, mine func(code string) bool,
 				whole = false
 				continue
 			}
-			link := links.Get([]byte(code))
-			if link == nil {
-				continue
-			}
-			key := statsKey(code, link)
-			if !t.Created.IsZero() &&
-				binary.BigEndian.Uint64(key) != uint64(t.Created.UnixNano()) {
-				continue
-			}
-			if t.Seq <= decodeLinkStats(stats.Get(key)).Journal {
+			key := tallyKey(links, code, t)
+			if key == nil || t.Seq <= decodeLinkStats(stats.Get(key)).Journal {
 				continue
 			}
 			if err := cc.update(code, key, t); err != nil {

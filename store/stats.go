@@ -281,16 +281,9 @@ func tallyAll(tx *bolt.Tx, tallies map[string]*tracker.Tally) error {
 	links := tx.Bucket(bucketLinks)
 	todo := make([]keyed, 0, len(tallies))
 	for code, t := range tallies {
-		link := links.Get([]byte(code))
-		if link == nil {
-			continue
+		if k := tallyKey(links, code, t); k != nil {
+			todo = append(todo, keyed{code, k})
 		}
-		k := statsKey(code, link)
-		if !t.Created.IsZero() &&
-			binary.BigEndian.Uint64(k) != uint64(t.Created.UnixNano()) {
-			continue
-		}
-		todo = append(todo, keyed{code, k})
 	}
 	slices.SortFunc(todo, func(a, b keyed) int {
 		return bytes.Compare(a.key, b.key)
@@ -302,6 +295,21 @@ func tallyAll(tx *bolt.Tx, tallies map[string]*tracker.Tally) error {
 		}
 	}
 	return cc.finish()
+}
+
+// tallyKey returns the counters' key of the link with code that t counts
+// for, or nil when the link is gone or its code now names a newer link.
+func tallyKey(links *bolt.Bucket, code string, t *tracker.Tally) []byte {
+	link := links.Get([]byte(code))
+	if link == nil {
+		return nil
+	}
+	k := statsKey(code, link)
+	if !t.Created.IsZero() &&
+		binary.BigEndian.Uint64(k) != uint64(t.Created.UnixNano()) {
+		return nil
+	}
+	return k
 }
 
 func newClickCommit(tx *bolt.Tx) *clickCommit {
