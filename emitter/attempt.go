@@ -254,6 +254,3 @@ func (d *Dispatcher) backoff(n int) time.Duration {
 	}
 	return min(wait, maxInterval)
 }
-
-// ms returns t in UTC to the millisecond, as stored times are.
-func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }

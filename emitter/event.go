@@ -134,7 +134,7 @@ func DeliveredEvent(id, typ, campaignID string, lead Lead, body string,
 }
 
 func newEvent(id, typ, campaignID string, t time.Time, data any) Event {
-	t = t.UTC().Truncate(time.Millisecond)
+	t = ms(t)
 	env := envelope{
 		Metadata: metadata{APIVersion, typ, campaignID, FormatTime(t)},
 		Data:     data,
@@ -160,3 +160,6 @@ func marshal(v any) []byte {
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
+
+// ms returns t in UTC to the millisecond, as every stored time is.
+func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }

@@ -85,7 +85,7 @@ func (s *Service) Create(ctx context.Context, req NewEndpoint) (*Endpoint, error
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := ms(s.now())
 	e := &Endpoint{
 		ID:          s.ids.New("wh_", now),
 		URL:         req.URL,
@@ -231,7 +231,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := ms(s.now())
 	_, err = s.store.UpdateEndpoint(ctx, id, func(e *Endpoint) error {
 		keep := []Secret{{Value: secret}}
 		for _, old := range e.Secrets {

@@ -105,15 +105,12 @@ func (a *Admin) createBatch(c echo.Context) error {
 	nls := make([]shortener.NewLink, len(req.Links))
 	for i, raw := range req.Links {
 		var r linkRequest
-		err := json.Unmarshal(raw, &r)
 		var ae *apiError
-		switch {
-		case bytes.Equal(raw, []byte("null")):
+		if err := json.Unmarshal(raw, &r); err != nil {
+			ae = decodeError(err)
+		}
+		if bytes.Equal(raw, []byte("null")) || ae != nil && ae.field == "" {
 			ae = badJSON("Each of links must be a JSON object.", "links")
-		case err != nil:
-			if ae = decodeError(err); ae.field == "" {
-				ae = badJSON("Each of links must be a JSON object.", "links")
-			}
 		}
 		if ae != nil {
 			ae.index = i
