@@ -22,7 +22,8 @@ const maxProblems = 1000
 type Report struct {
 	SchemaVersion int
 	// Moving is set while the move of version 3's counters and visit
-	// logs to version 4's buckets is unfinished.
+	// logs to version 4's buckets, or of version 5's dedup markers to
+	// version 6's bucket, is unfinished.
 	Moving     bool
 	Links      int
 	Campaigns  int
@@ -58,8 +59,9 @@ func (r Report) String() string {
 	if r.SchemaVersion < SchemaVersion {
 		s += fmt.Sprintf(" (linkd serve migrates it to %d)", SchemaVersion)
 	} else if r.Moving {
-		s += " (its counters are still moving to schema 4's keys; " +
-			"linkd serve finishes the move)"
+		s += " (its counters are still moving to schema 4's keys " +
+			"or its dedup markers to schema 6's bucket; linkd serve " +
+			"finishes the move)"
 	}
 	return s
 }
@@ -119,7 +121,9 @@ func (c *checker) run(ctx context.Context) error {
 	}
 	c.r.SchemaVersion = schemaVersion(c.tx)
 	c.r.Moving = c.r.SchemaVersion >= 4 &&
-		(c.tx.Bucket(legacyLinkStats) != nil || c.tx.Bucket(legacyVisits) != nil)
+		(c.tx.Bucket(legacyLinkStats) != nil ||
+			c.tx.Bucket(legacyVisits) != nil ||
+			c.tx.Bucket(bucketMeta).Get(keyMarkersFrom) != nil)
 	for err := range c.tx.Check() {
 		c.problem("bbolt: %v", err)
 	}
@@ -442,12 +446,14 @@ func (c *checker) keyHashes(ctx context.Context) error {
 	})
 }
 
-// counters checks that every key of the link counters, points and visit
-// logs starts with the key of an existing link's counters (statsKey): a
-// deleted link leaves none behind, nor does a code given to a new link.
+// counters checks that every key of the link counters, points, visit
+// logs and dedup markers starts with the key of an existing link's
+// counters (statsKey): a deleted link leaves none behind, nor does a code
+// given to a new link.
 func (c *checker) counters(ctx context.Context) error {
 	links := c.tx.Bucket(bucketLinks)
-	for _, name := range [][]byte{bucketLinkStats, bucketVisits} {
+	for _, name := range [][]byte{bucketLinkStats, bucketVisits,
+		bucketMarkers} {
 		err := c.each(ctx, name, func(k, _ []byte) {
 			if len(k) <= 8 {
 				c.problem("%s: key %q is too short", name, k)

@@ -125,8 +125,8 @@ func (db *DB) UpdateLink(ctx context.Context, code string,
 	return l, nil
 }
 
-// DeleteLink removes the link with code, its index entries and its
-// counters. It returns shortener.ErrNotFound for an unknown code.
+// DeleteLink removes the link with code, its index entries, its
+// counters and its dedup marker. It returns shortener.ErrNotFound for an unknown code.
 func (db *DB) DeleteLink(ctx context.Context, code string) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		l, err := getLink(tx, code)
@@ -150,6 +150,7 @@ func (db *DB) DeleteLink(ctx context.Context, code string) error {
 			{bucketLinksByCamp, join(camp, phone, k)},
 			{bucketLinksByPhone, join(phone, k)},
 			{bucketLinkStats, sk},
+			{bucketMarkers, sk},
 		} {
 			if err := tx.Bucket(del.bucket).Delete(del.key); err != nil {
 				return err

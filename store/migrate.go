@@ -34,7 +34,10 @@ func binaryLinks(tx *bolt.Tx) error {
 		if err := json.Unmarshal(v, &s); err != nil {
 			return nil, err
 		}
-		return s.encode(make([]byte, 0, linkStatsSize)), nil
+		// Version 2 kept the dedup marker in the record.
+		v = s.encode(make([]byte, 0, linkStatsSize))
+		binary.BigEndian.PutUint64(v[5*8:], uint64(nanos(s.LastEventAt)))
+		return v, nil
 	})
 	if err != nil {
 		return fmt.Errorf("link counters: %w", err)

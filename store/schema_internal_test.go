@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -111,6 +112,102 @@ func TestMoveByCreationResumes(t *testing.T) {
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("key %q = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// TestMoveMarkersResumes copies part of the dedup markers of schema 5's
+// counter records, as an upgrade that crashed after its first transaction
+// would leave it, then the rest: each link that had a marker has it in
+// the markers bucket, the others have none, and the counters read as
+// before.
+func TestMoveMarkersResumes(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "linkd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	created := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	var links []*shortener.Link
+	for i := range 7 {
+		links = append(links, &shortener.Link{
+			Code: fmt.Sprintf("code%04d", i), CampaignID: "camp1",
+			Phone: "+15555550100", URL: "https://example.com/",
+			CreatedAt: created.Add(time.Duration(i) * time.Second)})
+	}
+	err = db.CreateLinks(ctx, links, func() (string, error) {
+		return "", fmt.Errorf("no code wanted")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Schema 5's records: clicks, bots, events, first and last click,
+	// marker, logged, journal; and an hourly point after each.
+	want := map[string]time.Time{}
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		stats := tx.Bucket(bucketLinkStats)
+		if err := tx.Bucket(bucketMeta).Put(keySchema, u64(5)); err != nil {
+			return err
+		}
+		if err := startMarkerMove(tx); err != nil {
+			return err
+		}
+		for i, l := range links {
+			var at time.Time
+			if i%2 == 0 {
+				at = created.Add(time.Duration(i) * time.Minute)
+				want[l.Code] = at
+			}
+			var v []byte
+			for _, n := range []int64{int64(i) + 1, 0, 1, 0, 0, nanos(at),
+				0, 0} {
+				v = binary.BigEndian.AppendUint64(v, uint64(n))
+			}
+			key := statsKeyAt(l.Code, l.CreatedAt)
+			if err := stats.Put(key, v); err != nil {
+				return err
+			}
+			err := addPoint(stats, linkPrefix(key), 7, int64(i)+1, 0)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var more bool
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		more, err = moveSomeMarkers(tx, 5)
+		return err
+	})
+	if err != nil || !more {
+		t.Fatalf("first chunk: more %v, %v", more, err)
+	}
+	if r, err := db.Check(ctx); err != nil || !r.Moving {
+		t.Errorf("check of a half-moved file: moving %v, %v", r.Moving, err)
+	}
+	if err := moveMarkers(db.bolt); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := db.Check(ctx); err != nil || r.Moving || !r.OK() {
+		t.Errorf("check after the move: %v, moving %v, %v: %q", r,
+			r.Moving, err, r.Problems)
+	}
+	for i, l := range links {
+		at, err := db.LastEvent(ctx, l)
+		if err != nil || !at.Equal(want[l.Code]) {
+			t.Errorf("marker of %s = %v, %v; want %v", l.Code, at, err,
+				want[l.Code])
+		}
+		s, err := db.LinkStats(ctx, l.Code)
+		if err != nil || s.Clicks != int64(i)+1 || s.Events != 1 ||
+			!s.LastEventAt.Equal(want[l.Code]) {
+			t.Errorf("counters of %s = %+v, %v", l.Code, s, err)
 		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/akti/linkd/emitter"
-	"github.com/akti/linkd/shortener"
 	"github.com/akti/linkd/tracker"
 )
 
@@ -24,7 +23,7 @@ type LinkStats struct {
 	FirstClickAt time.Time `json:"firstClickAt,omitzero"`
 	LastClickAt  time.Time `json:"lastClickAt,omitzero"`
 	// LastEventAt is the dedup marker: when the last lead.link_clicked
-	// event of this link happened.
+	// event of this link happened. It is kept apart from the counters.
 	LastEventAt time.Time `json:"lastEventAt,omitzero"`
 	// Logged is how many visits the link's visit log holds.
 	Logged int64 `json:"-"`
@@ -59,20 +58,6 @@ func (db *DB) LinkStats(ctx context.Context, code string) (LinkStats, error) {
 	return s, err
 }
 
-// LastEvent returns when l's last click event happened, or the zero
-// time. It implements tracker.Markers. Its counters' key comes from l, so
-// that the read, on the redirect path, is one lookup.
-func (db *DB) LastEvent(ctx context.Context, l *shortener.Link) (time.Time,
-	error) {
-	var s LinkStats
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		s = decodeLinkStats(tx.Bucket(bucketLinkStats).Get(
-			statsKeyAt(l.Code, l.CreatedAt)))
-		return nil
-	})
-	return s.LastEventAt, err
-}
-
 // CampaignStats returns the counters of campaign.
 func (db *DB) CampaignStats(ctx context.Context,
 	campaign string) (CampaignStats, error) {
@@ -88,7 +73,9 @@ func getLinkStats(tx *bolt.Tx, code string) (LinkStats, error) {
 	if k == nil {
 		return LinkStats{}, nil
 	}
-	return decodeLinkStats(tx.Bucket(bucketLinkStats).Get(k)), nil
+	s := decodeLinkStats(tx.Bucket(bucketLinkStats).Get(k))
+	s.LastEventAt = getMarker(tx, k)
+	return s, nil
 }
 
 // A link's counters, and its hourly points after them, are keyed by the
@@ -140,9 +127,9 @@ func linkStatsKey(tx *bolt.Tx, code string) []byte {
 }
 
 // Link counters are stored as eight big-endian 64-bit numbers: clicks,
-// bot clicks, events, the first click, last click and last event times in
-// Unix nanoseconds (0 for none), the visits logged and the last journal
-// record applied. The hot commit path reads and writes them without
+// bot clicks, events, the first and last click times in Unix nanoseconds
+// (0 for none), a 0 where schema 5 kept the dedup marker, the visits
+// logged and the last journal record applied. The hot commit path reads and writes them without
 // reflection. A shorter record, from before visits were counted or the
 // journal kept, reads as none logged or applied.
 const linkStatsSize = 64
@@ -159,13 +146,13 @@ func decodeLinkStats(v []byte) LinkStats {
 	}
 	return LinkStats{Clicks: n(0), BotClicks: n(1), Events: n(2),
 		FirstClickAt: unixNano(n(3)), LastClickAt: unixNano(n(4)),
-		LastEventAt: unixNano(n(5)), Logged: n(6), Journal: uint64(n(7))}
+		Logged: n(6), Journal: uint64(n(7))}
 }
 
 func (s *LinkStats) encode(v []byte) []byte {
 	for _, x := range []int64{s.Clicks, s.BotClicks, s.Events,
-		nanos(s.FirstClickAt), nanos(s.LastClickAt), nanos(s.LastEventAt),
-		s.Logged, int64(s.Journal)} {
+		nanos(s.FirstClickAt), nanos(s.LastClickAt), 0, s.Logged,
+		int64(s.Journal)} {
 		v = binary.BigEndian.AppendUint64(v, uint64(x))
 	}
 	return v
@@ -217,7 +204,7 @@ type seriesPoint struct {
 // Clicks on links deleted meanwhile are dropped, with Seq 0. It returns
 // the ids of endpoints that got new deliveries.
 //
-// An emitted click's counters and dedup marker reach the link's record
+// An emitted click's counters and dedup marker reach the link's records
 // with a later batch's tallies; until then its journal record stands for
 // them, and Open replays what a crash left of the journal. So a click
 // costs its commit appends only, and a link's record is rewritten once
@@ -336,9 +323,9 @@ func putEmitted(tx *bolt.Tx, journal *bolt.Bucket, eps []*emitter.Endpoint,
 	return putEvent(tx, eps, e.Event)
 }
 
-// update adds t to the counters, hourly series and visit log of the link
-// with code, whose counters' key is key, and gathers the campaign's share
-// for finish.
+// update adds t to the counters, dedup marker, hourly series and visit
+// log of the link with code, whose counters' key is key, and gathers the
+// campaign's share for finish.
 func (cc *clickCommit) update(code string, key []byte,
 	t *tracker.Tally) error {
 	b := cc.tx.Bucket(bucketLinkStats)
@@ -358,6 +345,9 @@ func (cc *clickCommit) update(code string, key []byte,
 		}
 	}
 	addTally(&s, t)
+	if err := raiseMarker(cc.tx, key, t.LastEvent); err != nil {
+		return err
+	}
 	c.Clicks += t.Clicks
 	c.BotClicks += t.BotClicks
 	c.Events += t.Events
@@ -407,9 +397,6 @@ func addTally(s *LinkStats, t *tracker.Tally) {
 	s.Clicks += t.Clicks
 	s.BotClicks += t.BotClicks
 	s.Events += t.Events
-	if t.LastEvent.After(s.LastEventAt) {
-		s.LastEventAt = t.LastEvent
-	}
 	s.Journal = max(s.Journal, t.Seq)
 	if t.Clicks == 0 {
 		return

@@ -18,7 +18,7 @@ import (
 )
 
 // SchemaVersion is the format version this build writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // ErrLocked reports that another process holds the database file.
 var ErrLocked = errors.New("database is locked by another process")
@@ -46,12 +46,13 @@ var (
 	bucketKeyHashes    = []byte("key_hashes")
 	bucketSeries       = []byte("series")
 	bucketJournal      = []byte("click_journal")
+	bucketMarkers      = []byte("dedup_markers")
 	allBuckets         = [][]byte{bucketMeta, bucketLinks, bucketLinksByCamp,
 		bucketLinksByPhone, bucketLinkStats, bucketCampStats,
 		bucketLeadsClicked, bucketEvents, bucketEndpoints,
 		bucketDeliveries, bucketDue, bucketByEndpoint, bucketAttempts,
 		bucketVisits, bucketMessages, bucketKeys, bucketKeyHashes,
-		bucketSeries, bucketJournal}
+		bucketSeries, bucketJournal, bucketMarkers}
 	keySchema     = []byte("schema_version")
 	keyAdminToken = []byte("admin_token_sha256")
 )
@@ -92,6 +93,10 @@ func Open(path string) (*DB, error) {
 	if err := moveByCreation(b); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("open %s: migrate schema 3 to 4: %w", path, err)
+	}
+	if err := moveMarkers(b); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("open %s: migrate schema 5 to 6: %w", path, err)
 	}
 	if err := replayJournal(b); err != nil {
 		b.Close()
@@ -152,6 +157,10 @@ func migrations() [SchemaVersion]func(*bolt.Tx) error {
 		// journal. The version keeps a build that cannot read them from
 		// opening the file.
 		func(*bolt.Tx) error { return nil },
+		// 5 to 6: dedup markers in a bucket of their own. Like the move
+		// to schema 4, their copy from the counter records is made by
+		// moveMarkers, after this step, in many transactions.
+		startMarkerMove,
 	}
 }
 
