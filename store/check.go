@@ -99,6 +99,13 @@ func (db *DB) Check(ctx context.Context) (Report, error) {
 	return r, run(tx)
 }
 
+// bucketSince gives the schema version that brought each bucket added
+// after version 2. A file of an older version lacks it until linkd serve
+// migrates the file, and Check reads it as empty.
+var bucketSince = map[string]int{string(bucketJournal): 3,
+	string(bucketLinkStats): 4, string(bucketVisits): 4,
+	string(bucketMarkers): 6}
+
 // checker walks one transaction for Check.
 type checker struct {
 	tx          *bolt.Tx
@@ -128,7 +135,8 @@ func (c *checker) run(ctx context.Context) error {
 		c.problem("bbolt: %v", err)
 	}
 	for _, name := range allBuckets {
-		if c.tx.Bucket(name) == nil {
+		if c.tx.Bucket(name) == nil &&
+			c.r.SchemaVersion >= bucketSince[string(name)] {
 			c.problem("bucket %s is missing (linkd serve creates it)", name)
 		}
 	}
@@ -139,7 +147,7 @@ func (c *checker) run(ctx context.Context) error {
 	for _, pass := range []func(context.Context) error{
 		c.links, c.byCampaign, c.byPhone, c.campaigns, c.endpoints,
 		c.events, c.deliveries, c.due, c.byEndpoint, c.attempts, c.keys,
-		c.keyHashes, c.counters, c.journal,
+		c.keyHashes, c.counters, c.markers, c.journal,
 	} {
 		if err := pass(ctx); err != nil {
 			return err
@@ -161,7 +169,11 @@ func (c *checker) journal(ctx context.Context) error {
 // stops early when ctx ends.
 func (c *checker) each(ctx context.Context, name []byte,
 	fn func(k, v []byte)) error {
-	return c.tx.Bucket(name).ForEach(func(k, v []byte) error {
+	b := c.tx.Bucket(name)
+	if b == nil {
+		return nil // a bucket of a newer schema (bucketSince)
+	}
+	return b.ForEach(func(k, v []byte) error {
 		if c.steps++; c.steps%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -174,7 +186,11 @@ func (c *checker) each(ctx context.Context, name []byte,
 
 // has reports whether the bucket name holds key, also with an empty value.
 func (c *checker) has(name, key []byte) bool {
-	k, _ := c.tx.Bucket(name).Cursor().Seek(key)
+	b := c.tx.Bucket(name)
+	if b == nil {
+		return false
+	}
+	k, _ := b.Cursor().Seek(key)
 	return k != nil && bytes.Equal(k, key)
 }
 
@@ -446,14 +462,12 @@ func (c *checker) keyHashes(ctx context.Context) error {
 	})
 }
 
-// counters checks that every key of the link counters, points, visit
-// logs and dedup markers starts with the key of an existing link's
-// counters (statsKey): a deleted link leaves none behind, nor does a code
-// given to a new link.
+// counters checks that every key of the link counters, points and visit
+// logs starts with the key of an existing link's counters (statsKey): a
+// deleted link leaves none behind, nor does a code given to a new link.
 func (c *checker) counters(ctx context.Context) error {
 	links := c.tx.Bucket(bucketLinks)
-	for _, name := range [][]byte{bucketLinkStats, bucketVisits,
-		bucketMarkers} {
+	for _, name := range [][]byte{bucketLinkStats, bucketVisits} {
 		err := c.each(ctx, name, func(k, _ []byte) {
 			if len(k) <= 8 {
 				c.problem("%s: key %q is too short", name, k)
@@ -474,4 +488,27 @@ func (c *checker) counters(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// markers checks that every dedup marker is a time under the key of an
+// existing link's counters.
+func (c *checker) markers(ctx context.Context) error {
+	links := c.tx.Bucket(bucketLinks)
+	return c.each(ctx, bucketMarkers, func(k, v []byte) {
+		var code, link []byte
+		if len(k) > 8 {
+			code = k[8:]
+			link = links.Get(code)
+		}
+		switch {
+		case link == nil:
+			c.problem("%s: key %q is not that of a link", bucketMarkers, k)
+		case !bytes.Equal(k, statsKey(string(code), link)):
+			c.problem("%s: key %q is of an older link %q", bucketMarkers,
+				k, code)
+		case len(v) != 8:
+			c.problem("%s: marker of link %q is %d bytes, not 8",
+				bucketMarkers, code, len(v))
+		}
+	})
 }

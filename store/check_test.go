@@ -152,6 +152,34 @@ func dueKey(endpointID string, t time.Time, id string) []byte {
 
 func indexKey(parts ...string) []byte { return []byte(strings.Join(parts, "\x00")) }
 
+// markerKey returns the key of the dedup marker of the link with code
+// created at created: its creation time, big-endian, and its code.
+func markerKey(code string, created time.Time) []byte {
+	k := binary.BigEndian.AppendUint64(nil, uint64(created.UnixNano()))
+	return append(k, code...)
+}
+
+// TestCheckOlderSchema checks a healthy file of schema 5, which has no
+// bucket of dedup markers yet: it is ok, and due for a migration.
+func TestCheckOlderSchema(t *testing.T) {
+	s := newSample(t)
+	editFile(t, s.path, func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket([]byte("dedup_markers")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"),
+			binary.BigEndian.AppendUint64(nil, 5))
+	})
+	r := checkFile(t, s.path, store.OpenReadOnly)
+	want := "ok: 3 links, 2 campaigns, 1 endpoint, 3 events, " +
+		"3 deliveries, 3 attempts, 1 key; schema 5 (linkd serve migrates " +
+		"it to " + fmt.Sprint(store.SchemaVersion) + ")"
+	if got := r.String(); got != want {
+		t.Errorf("String() = %q, want %q; problems %q", got, want,
+			r.Problems)
+	}
+}
+
 func TestCheckHealthy(t *testing.T) {
 	s := newSample(t)
 	for name, open := range map[string]func(string) (*store.DB, error){
@@ -191,6 +219,35 @@ func TestCheckFindsBrokenInvariants(t *testing.T) {
 			},
 			want: []string{`link_counters: key "\x00\x00\x00\x00\x00` +
 				`\x00\x00\x01gone0001" is of link "gone0001", which is gone`},
+		},
+		{
+			name: "marker of a deleted link",
+			corrupt: func(_ *sample, tx *bolt.Tx) error {
+				return tx.Bucket([]byte("dedup_markers")).Put(
+					[]byte("\x00\x00\x00\x00\x00\x00\x00\x01gone0001"),
+					make([]byte, 8))
+			},
+			want: []string{`dedup_markers: key "\x00\x00\x00\x00\x00` +
+				`\x00\x00\x01gone0001" is not that of a link`},
+		},
+		{
+			name: "marker of an older link with the same code",
+			corrupt: func(_ *sample, tx *bolt.Tx) error {
+				return tx.Bucket([]byte("dedup_markers")).Put(
+					[]byte("\x00\x00\x00\x00\x00\x00\x00\x01abc123"),
+					make([]byte, 8))
+			},
+			want: []string{`dedup_markers: key "\x00\x00\x00\x00\x00` +
+				`\x00\x00\x01abc123" is of an older link "abc123"`},
+		},
+		{
+			name: "marker that is not a time",
+			corrupt: func(_ *sample, tx *bolt.Tx) error {
+				return tx.Bucket([]byte("dedup_markers")).Put(
+					markerKey("abc123", t0), []byte("bad"))
+			},
+			want: []string{`dedup_markers: marker of link "abc123" is 3 ` +
+				`bytes, not 8`},
 		},
 		{
 			name: "visit of an older link with the same code",
