@@ -126,7 +126,8 @@ func (db *DB) UpdateLink(ctx context.Context, code string,
 }
 
 // DeleteLink removes the link with code, its index entries, its
-// counters and its dedup marker. It returns shortener.ErrNotFound for an unknown code.
+// counters and its dedup marker. It returns shortener.ErrNotFound for an
+// unknown code.
 func (db *DB) DeleteLink(ctx context.Context, code string) error {
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		l, err := getLink(tx, code)

@@ -129,9 +129,10 @@ func linkStatsKey(tx *bolt.Tx, code string) []byte {
 // Link counters are stored as eight big-endian 64-bit numbers: clicks,
 // bot clicks, events, the first and last click times in Unix nanoseconds
 // (0 for none), a 0 where schema 5 kept the dedup marker, the visits
-// logged and the last journal record applied. The hot commit path reads and writes them without
-// reflection. A shorter record, from before visits were counted or the
-// journal kept, reads as none logged or applied.
+// logged and the last journal record applied. The hot commit path reads
+// and writes them without reflection. A shorter record, from before
+// visits were counted or the journal kept, reads as none logged or
+// applied.
 const linkStatsSize = 64
 
 func decodeLinkStats(v []byte) LinkStats {
