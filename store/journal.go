@@ -227,17 +227,9 @@ const replayChunk = 20_000
 // replayChunk links' deltas. A crash during it leaves what it applied
 // marked so in the links' records.
 func replayJournal(b *bolt.DB) error {
-	for more := true; more; {
-		err := b.Update(func(tx *bolt.Tx) error {
-			var err error
-			more, err = applyJournal(tx, nil, replayChunk)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return inChunks(b, func(tx *bolt.Tx) (bool, error) {
+		return applyJournal(tx, nil, replayChunk)
+	})
 }
 
 // applyJournalOf applies the journal records of code, for a link being

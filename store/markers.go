@@ -70,17 +70,9 @@ func startMarkerMove(tx *bolt.Tx) error {
 // upgrade's memory stays bounded and a crash resumes where the last
 // transaction ended.
 func moveMarkers(b *bolt.DB) error {
-	for more := true; more; {
-		err := b.Update(func(tx *bolt.Tx) error {
-			var err error
-			more, err = moveSomeMarkers(tx, moveChunk)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return inChunks(b, func(tx *bolt.Tx) (bool, error) {
+		return moveSomeMarkers(tx, moveChunk)
+	})
 }
 
 // moveSomeMarkers copies the markers of the next n keys of the counters

@@ -120,15 +120,28 @@ func moveByCreation(b *bolt.DB) error {
 	for _, m := range []struct{ from, to []byte }{
 		{legacyLinkStats, bucketLinkStats}, {legacyVisits, bucketVisits},
 	} {
-		for done := false; !done; {
-			err := b.Update(func(tx *bolt.Tx) error {
-				var err error
-				done, err = moveSome(tx, m.from, m.to, moveChunk)
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("%s: %w", m.from, err)
-			}
+		err := inChunks(b, func(tx *bolt.Tx) (bool, error) {
+			done, err := moveSome(tx, m.from, m.to, moveChunk)
+			return !done, err
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.from, err)
+		}
+	}
+	return nil
+}
+
+// inChunks runs step in one transaction after another, for work too big
+// for one, until step reports that nothing is left or fails.
+func inChunks(b *bolt.DB, step func(*bolt.Tx) (more bool, err error)) error {
+	for more := true; more; {
+		err := b.Update(func(tx *bolt.Tx) error {
+			var err error
+			more, err = step(tx)
+			return err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
