@@ -24,10 +24,11 @@ const (
 	codeInvalidLeadID = "invalid_external_lead_id"
 )
 
-// Length limits, in bytes, of the identifiers that are not URLs.
+// Length limits of the identifiers that are not URLs: ids in bytes (they
+// are ASCII), lead ids in characters.
 const (
-	maxCampaignIDLen = 128
-	maxLeadIDLen     = 256
+	maxIDLen     = 128
+	maxLeadIDLen = 256
 )
 
 // NormalizeURL validates the destination raw and returns the form to store.
@@ -237,25 +238,34 @@ func ValidatePhone(field, phone string) error {
 	return nil
 }
 
-// ValidateCampaignID checks that id is 1 to 128 characters of
-// [A-Za-z0-9_.:-]. Errors are *InvalidError with Field set to field and
-// Code missing_field when id is empty, invalid_campaign_id otherwise.
+// ValidateCampaignID checks that id is an ID (IsID). Errors are
+// *InvalidError with Field set to field and Code missing_field when id is
+// empty, invalid_campaign_id otherwise.
 func ValidateCampaignID(field, id string) error {
 	if id == "" {
 		return missing(field)
 	}
-	// "." and ".." would be path segments that URLs cannot address.
-	ok := len(id) <= maxCampaignIDLen && id != "." && id != ".."
+	if !IsID(id) {
+		return Invalid(codeInvalidCampID, field, "%s must be %s", field,
+			IDRule)
+	}
+	return nil
+}
+
+// IDRule says in words what IsID accepts.
+const IDRule = "1 to 128 letters, digits, '_', '.', ':' or '-', " +
+	"other than . and .."
+
+// IsID reports whether id may name a campaign or a message: 1 to 128
+// characters of [A-Za-z0-9_.:-], other than "." and "..", which would be
+// path segments that URLs cannot address.
+func IsID(id string) bool {
+	ok := id != "" && len(id) <= maxIDLen && id != "." && id != ".."
 	for i := 0; ok && i < len(id); i++ {
 		c := id[i]
 		ok = isAlnum(c) || c == '_' || c == '.' || c == ':' || c == '-'
 	}
-	if !ok {
-		return Invalid(codeInvalidCampID, field, "%s must be 1 to %d "+
-			"letters, digits, '_', '.', ':' or '-', other than . and ..",
-			field, maxCampaignIDLen)
-	}
-	return nil
+	return ok
 }
 
 // ValidateExternalLeadID checks an optional lead id from the platform: at

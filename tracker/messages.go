@@ -259,17 +259,11 @@ func checkReported(field string, t, now time.Time) error {
 	return nil
 }
 
-// checkMessageID allows 1 to 128 characters of [A-Za-z0-9_.:-], other
-// than the path segments "." and "..", which URLs cannot address.
+// checkMessageID allows the ids that shortener.IsID does.
 func checkMessageID(id string) error {
-	if len(id) > 128 || id == "." || id == ".." ||
-		strings.IndexFunc(id, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' ||
-				r >= '0' && r <= '9' || strings.ContainsRune("_.:-", r))
-		}) >= 0 {
+	if !shortener.IsID(id) {
 		return shortener.Invalid("invalid_message_id", "id",
-			"id must be 1 to 128 characters of A-Z, a-z, 0-9, _ . : -, "+
-				"other than . and ..")
+			"id must be "+shortener.IDRule)
 	}
 	return nil
 }
