@@ -34,6 +34,26 @@ func (db *DB) LastEvent(ctx context.Context, l *shortener.Link) (time.Time,
 	return at, err
 }
 
+// EachMarker calls fn with the code and time of every dedup marker
+// later than after, in the order of their keys. It implements
+// tracker.MarkerLister.
+func (db *DB) EachMarker(ctx context.Context, after time.Time,
+	fn func(code string, at time.Time)) error {
+	from := after.UnixNano()
+	return db.bolt.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketMarkers).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if len(k) <= 8 || len(v) != 8 {
+				continue
+			}
+			if at := int64(binary.BigEndian.Uint64(v)); at > from {
+				fn(string(k[8:]), unixNano(at))
+			}
+		}
+		return ctx.Err()
+	})
+}
+
 // getMarker returns the dedup marker of the link whose counters' key is
 // key, or the zero time.
 func getMarker(tx *bolt.Tx, key []byte) time.Time {

@@ -2,10 +2,10 @@ package tracker
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/akti/linkd/shortener"
 )
@@ -16,33 +16,74 @@ type Markers interface {
 	LastEvent(ctx context.Context, l *shortener.Link) (time.Time, error)
 }
 
+// MarkerLister lists the stored dedup markers later than after, each
+// with its link's code, for Window.Load.
+type MarkerLister interface {
+	EachMarker(ctx context.Context, after time.Time,
+		fn func(code string, at time.Time)) error
+}
+
 // Window decides which clicks on a link emit an event: the first click
 // does, and clicks until Size after the last emitted event do not. It is
 // safe for concurrent use; concurrent clicks on one link emit once.
 //
-// The window keeps the last event time of links in an LRU ordered by
-// that time: only an emitted click moves a link to the front, since a
-// suppressed one leaves its marker as it was (and a lookup that moves
-// nothing reads less memory on the hot path). A link that is not in it
-// (evicted, or after a restart) is looked up in Markers, so the window
-// never reopens early; when more links are clicked within the window than
-// the LRU holds, the cost is one extra storage read per click.
+// Once loaded, the window holds in memory the marker (last event time)
+// of every link whose window is open, so a click on a link it does not
+// hold emits without a storage read. Markers live in two generations:
+// new ones go to the current one, which becomes the previous one once it
+// has spanned Size; the previous one is dropped whole, with nothing in
+// it still open, when the next turn comes. So expiry costs nothing per
+// click. When more links are within their windows than the window holds,
+// it drops the previous generation early and, until every marker dropped
+// that way has expired, reads the links it misses from Markers. Before
+// Load, it reads them always.
 type Window struct {
-	size    time.Duration
-	markers Markers
+	size     int64 // nanoseconds
+	capacity int
+	markers  Markers
 
-	mu   sync.Mutex
-	last *simplelru.LRU[string, time.Time]
+	mu        sync.Mutex
+	cur, prev generation
+	curStart  int64 // when cur became current, Unix nanoseconds
+	// readUntil is when the links missing from memory stop having
+	// possibly open markers in storage: the end of the window of the
+	// newest marker dropped for room, or never before Load.
+	readUntil int64
 }
 
-// NewWindow returns a window of size that remembers up to capacity links
-// in memory and reads the others from markers.
-func NewWindow(size time.Duration, capacity int, markers Markers) (*Window, error) {
-	l, err := simplelru.NewLRU[string, time.Time](capacity, nil)
-	if err != nil {
-		return nil, err
+// NewWindow returns a window of size that holds up to capacity links in
+// memory and reads the others from markers.
+func NewWindow(size time.Duration, capacity int, markers Markers) (*Window,
+	error) {
+	if size <= 0 || capacity <= 0 {
+		return nil, fmt.Errorf("dedup window of %v and %d links: both must be "+
+			"positive", size, capacity)
 	}
-	return &Window{size: size, markers: markers, last: l}, nil
+	return &Window{size: int64(size), capacity: capacity, markers: markers,
+		cur: newGeneration(), prev: newGeneration(),
+		readUntil: math.MaxInt64}, nil
+}
+
+// Load fills the window with the stored markers whose window is open at
+// now, after which a link it does not hold has none open. It is meant
+// for start-up, before the first click; clicks meanwhile wait for it.
+func (w *Window) Load(ctx context.Context, now time.Time,
+	stored MarkerLister) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := now.UnixNano()
+	w.readUntil = math.MinInt64
+	w.curStart = n
+	err := stored.EachMarker(ctx, time.Unix(0, n-w.size),
+		func(code string, at time.Time) {
+			if t := at.UnixNano(); t > w.last(code) {
+				w.put(code, t, n)
+			}
+		})
+	if err != nil {
+		w.readUntil = math.MaxInt64
+	}
+	return err
 }
 
 // Admit reports whether a click on l at now emits an event. When it
@@ -50,40 +91,46 @@ func NewWindow(size time.Duration, capacity int, markers Markers) (*Window, erro
 // before, for Undo. Only a failing marker read returns an error.
 func (w *Window) Admit(ctx context.Context, l *shortener.Link,
 	now time.Time) (emit bool, prev time.Time, err error) {
-	code := l.Code
+	code, n := l.Code, now.UnixNano()
 	w.mu.Lock()
-	if last, ok := w.last.Peek(code); ok {
-		emit, prev = w.decide(code, last, now)
+	w.turn(n)
+	if last := w.last(code); last != 0 || n >= w.readUntil {
+		emit, prev = w.decide(code, last, n)
 		w.mu.Unlock()
 		return emit, prev, nil
 	}
 	w.mu.Unlock()
 
-	// Not in memory: the stored marker, read without the lock.
-	last, err := w.markers.LastEvent(ctx, l)
+	// Maybe dropped for room, or never loaded: the stored marker, read
+	// without the lock.
+	stored, err := w.markers.LastEvent(ctx, l)
 	if err != nil {
 		return false, time.Time{}, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if cur, ok := w.last.Peek(code); ok {
-		// Another click filled the entry meanwhile; it is newer.
-		last = cur
-	} else if !last.IsZero() {
-		w.last.Add(code, last)
+	// Another click may have set a newer one meanwhile.
+	last := w.last(code)
+	if !stored.IsZero() && stored.UnixNano() > last {
+		last = stored.UnixNano()
+		w.put(code, last, n)
 	}
-	emit, prev = w.decide(code, last, now)
+	emit, prev = w.decide(code, last, n)
 	return emit, prev, nil
 }
 
 // decide reports whether a click at now emits, given the link's last
-// event time, and makes now the last one if so. w.mu is held.
-func (w *Window) decide(code string, last, now time.Time) (bool, time.Time) {
-	if !last.IsZero() && now.Before(last.Add(w.size)) {
+// event time (0 for none), and makes now the last one if so. w.mu is
+// held.
+func (w *Window) decide(code string, last, now int64) (bool, time.Time) {
+	if last != 0 && now < last+w.size {
 		return false, time.Time{}
 	}
-	w.last.Add(code, now)
-	return true, last
+	w.put(code, now, now)
+	if last == 0 {
+		return true, time.Time{}
+	}
+	return true, time.Unix(0, last)
 }
 
 // Undo restores the last event time of code to prev after the event
@@ -91,12 +138,13 @@ func (w *Window) decide(code string, last, now time.Time) (bool, time.Time) {
 func (w *Window) Undo(code string, at, prev time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if cur, ok := w.last.Peek(code); ok && cur.Equal(at) {
-		if prev.IsZero() {
-			w.last.Remove(code)
-		} else {
-			w.last.Add(code, prev)
-		}
+	if w.last(code) != at.UnixNano() {
+		return
+	}
+	w.cur.del(code)
+	w.prev.del(code)
+	if !prev.IsZero() {
+		w.put(code, prev.UnixNano(), at.UnixNano())
 	}
 }
 
@@ -105,5 +153,131 @@ func (w *Window) Undo(code string, at, prev time.Time) {
 func (w *Window) Forget(code string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.last.Remove(code)
+	w.cur.del(code)
+	w.prev.del(code)
 }
+
+// Len returns how many links the window holds in memory.
+func (w *Window) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.cur.len() + w.prev.len()
+}
+
+// last returns the last event time of code held in memory, or 0. w.mu is
+// held.
+func (w *Window) last(code string) int64 {
+	if at, ok := w.cur.get(code); ok {
+		return at
+	}
+	at, _ := w.prev.get(code)
+	return at
+}
+
+// put makes at the last event time of code, making room first, at now,
+// if the window is full. w.mu is held.
+func (w *Window) put(code string, at, now int64) {
+	if _, ok := w.cur.get(code); !ok {
+		w.prev.del(code)
+		if w.cur.len()+w.prev.len() >= w.capacity {
+			w.makeRoom(now)
+		}
+	}
+	w.cur.put(code, at)
+}
+
+// makeRoom drops the previous generation to make room for a marker
+// added at now, and turns the current one into it if that is not
+// enough. Links dropped this way are read from storage until their
+// windows have closed. w.mu is held.
+func (w *Window) makeRoom(now int64) {
+	if w.prev.len() > 0 {
+		w.readUntil = max(w.readUntil, w.prev.newest+w.size)
+		w.prev = newGeneration()
+	}
+	if w.cur.len() >= w.capacity {
+		w.prev, w.cur, w.curStart = w.cur, newGeneration(), now
+	}
+}
+
+// turn makes the current generation the previous one once it has spanned
+// a window and everything in the previous one has closed, which it then
+// drops. A clock set back delays the turn rather than drop an open
+// marker. w.mu is held.
+func (w *Window) turn(now int64) {
+	if now < w.curStart+w.size || now < w.prev.newest+w.size {
+		return
+	}
+	w.prev, w.cur, w.curStart = w.cur, newGeneration(), now
+}
+
+// A generation holds last event times, Unix nanoseconds, by code: codes
+// that pack into a number (every generated one) in a map the collector
+// need not scan, the others by string.
+type generation struct {
+	packed map[uint64]int64
+	other  map[string]int64
+	newest int64
+}
+
+func newGeneration() generation {
+	return generation{packed: make(map[uint64]int64),
+		other: make(map[string]int64), newest: math.MinInt64 / 2}
+}
+
+func (g *generation) get(code string) (int64, bool) {
+	if k, ok := packCode(code); ok {
+		at, ok := g.packed[k]
+		return at, ok
+	}
+	at, ok := g.other[code]
+	return at, ok
+}
+
+func (g *generation) put(code string, at int64) {
+	if k, ok := packCode(code); ok {
+		g.packed[k] = at
+	} else {
+		g.other[code] = at
+	}
+	g.newest = max(g.newest, at)
+}
+
+func (g *generation) del(code string) {
+	if k, ok := packCode(code); ok {
+		delete(g.packed, k)
+	} else {
+		delete(g.other, code)
+	}
+}
+
+func (g *generation) len() int { return len(g.packed) + len(g.other) }
+
+// packCode returns code as a number, one to one, if it has at most 10
+// characters of [A-Za-z0-9_-]: six bits each, and the length in the top
+// four.
+func packCode(code string) (uint64, bool) {
+	if len(code) > 10 {
+		return 0, false
+	}
+	k := uint64(len(code)) << 60
+	for i := 0; i < len(code); i++ {
+		v := codeValue[code[i]]
+		if v == 0 {
+			return 0, false
+		}
+		k |= uint64(v-1) << (6 * i)
+	}
+	return k, true
+}
+
+// codeValue maps each character of [A-Za-z0-9_-] to one of 1 to 64, and
+// every other byte to 0.
+var codeValue = func() (t [256]uint8) {
+	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" +
+		"0123456789_-"
+	for i := 0; i < len(chars); i++ {
+		t[chars[i]] = uint8(i + 1)
+	}
+	return t
+}()

@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,18 @@ func (m *fakeMarkers) LastEvent(_ context.Context,
 
 // abc is the link most window tests click.
 var abc = link("abc")
+
+func (m *fakeMarkers) EachMarker(_ context.Context, after time.Time,
+	fn func(string, time.Time)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for code, at := range m.last {
+		if at.After(after) {
+			fn(code, at)
+		}
+	}
+	return nil
+}
 
 func (m *fakeMarkers) set(code string, at time.Time) {
 	m.mu.Lock()
@@ -210,6 +223,62 @@ func TestWindowAfterRestart(t *testing.T) {
 	}
 }
 
+// countingStore is the real store, counting the window's marker reads.
+type countingStore struct {
+	*store.DB
+	reads atomic.Int64
+}
+
+func (s *countingStore) LastEvent(ctx context.Context,
+	l *shortener.Link) (time.Time, error) {
+	s.reads.Add(1)
+	return s.DB.LastEvent(ctx, l)
+}
+
+// TestWindowLoadsStoredMarkers loads a window from the real store after a
+// restart: the link whose event is within the window is suppressed, the
+// others emit, and none is read from storage.
+func TestWindowLoadsStoredMarkers(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "linkd.db")
+	db, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var links []*shortener.Link
+	for _, code := range []string{"open01", "closed", "never1"} {
+		links = append(links, &shortener.Link{Code: code,
+			URL: "https://example.com/", CampaignID: "camp1",
+			Phone: "+15555550100", CreatedAt: t0.Add(-time.Hour)})
+	}
+	if err := db.CreateLinks(ctx, links, nil); err != nil {
+		t.Fatal(err)
+	}
+	ids := emitter.NewIDs()
+	b := tracker.Batch{Emitted: []tracker.Emitted{
+		emittedClick(ids, links[0], t0),
+		emittedClick(ids, links[1], t0.Add(-40*time.Second))}}
+	if _, err := db.CommitClicks(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+
+	cs := &countingStore{DB: reopen(t, db, path)}
+	w := newWindow(t, 30*time.Second, 16, cs)
+	load(t, w, cs.DB, 5*time.Second)
+	if got := w.Len(); got != 1 {
+		t.Errorf("window loaded %d markers, want 1 (open01)", got)
+	}
+	for i, want := range []bool{false, true, true} {
+		if got := admit(t, w, links[i], 10*time.Second); got != want {
+			t.Errorf("click on %s 10s after t0: emitted %v, want %v",
+				links[i].Code, got, want)
+		}
+	}
+	if got := cs.reads.Load(); got != 0 {
+		t.Errorf("%d marker reads from a loaded window, want 0", got)
+	}
+}
+
 func TestWindowUndo(t *testing.T) {
 	ctx := context.Background()
 
@@ -275,66 +344,130 @@ func TestWindowConcurrentAdmitEmitsOnce(t *testing.T) {
 	}
 }
 
-func TestWindowEvictedCodeReadsMarkers(t *testing.T) {
+// TestWindowOverCapacityReadsDropped fills a window of two links: the
+// third turns the generations, the fourth drops the first two, whose
+// markers are then read from storage until their windows have closed,
+// and no longer after that.
+func TestWindowOverCapacityReadsDropped(t *testing.T) {
 	m := newFakeMarkers()
 	w := newWindow(t, 30*time.Second, 2, m)
+	load(t, w, m, 0)
 
-	// Three codes emit; their events are committed, as the recorder does.
-	for _, code := range []string{"aaa", "bbb", "ccc"} {
+	// Four codes emit; their events are committed, as the recorder does.
+	for _, code := range []string{"aaa", "bbb", "ccc", "ddd"} {
 		if !admit(t, w, link(code), 0) {
 			t.Fatalf("first click on %s did not emit", code)
 		}
 		m.set(code, t0)
 	}
-	readsBefore := m.reads.Load()
+	if got := m.reads.Load(); got != 0 {
+		t.Fatalf("%d marker reads before anything was dropped", got)
+	}
 
-	// aaa was evicted by ccc; its window still holds from the marker.
-	for _, code := range []string{"aaa", "bbb", "ccc"} {
+	// aaa and bbb were dropped; their windows still hold from the markers.
+	for _, code := range []string{"aaa", "bbb", "ccc", "ddd"} {
 		if admit(t, w, link(code), 10*time.Second) {
 			t.Errorf("click on %s 10s after its event emitted", code)
 		}
 	}
-	if m.reads.Load() == readsBefore {
-		t.Error("no marker read for the evicted code")
+	if got := m.reads.Load(); got < 2 {
+		t.Errorf("%d marker reads for the two dropped codes, want 2 or more",
+			got)
 	}
-	for _, code := range []string{"aaa", "bbb", "ccc"} {
-		if !admit(t, w, link(code), 30*time.Second) {
-			t.Errorf("click on %s 30s after its event was suppressed", code)
+
+	// Once the dropped windows have closed, a code not held emits
+	// without a read.
+	reads := m.reads.Load()
+	if !admit(t, w, link("eee"), 30*time.Second) {
+		t.Error("first click on eee was suppressed")
+	}
+	if !admit(t, w, link("aaa"), 30*time.Second) {
+		t.Error("click on aaa 30s after its event was suppressed")
+	}
+	if got := m.reads.Load() - reads; got != 0 {
+		t.Errorf("%d marker reads after the dropped windows closed, want 0",
+			got)
+	}
+}
+
+// TestWindowTurnsWithoutLosingOpenWindows clicks a new link every second
+// for 200 s, and again each one 29 s after its first click: every repeat
+// is suppressed from memory across the turns of the generations, and
+// memory holds no more than two windows of links.
+func TestWindowTurnsWithoutLosingOpenWindows(t *testing.T) {
+	m := newFakeMarkers()
+	w := newWindow(t, 30*time.Second, 1000, m)
+	load(t, w, m, 0)
+	code := func(i int) string { return fmt.Sprintf("c%03d", i) }
+	most := 0
+	for i := range 200 {
+		at := time.Duration(i) * time.Second
+		if !admit(t, w, link(code(i)), at) {
+			t.Fatalf("first click on %s at +%v was suppressed", code(i), at)
+		}
+		if i >= 29 && admit(t, w, link(code(i-29)), at) {
+			t.Errorf("repeat on %s 29s after its event emitted", code(i-29))
+		}
+		most = max(most, w.Len())
+	}
+	if most > 61 {
+		t.Errorf("window held %d links of a 30s window at one a second, "+
+			"want at most 61", most)
+	}
+	if got := m.reads.Load(); got != 0 {
+		t.Errorf("%d marker reads from a loaded window, want 0", got)
+	}
+}
+
+// TestWindowClockSetBack loads a marker later than the clock, as after a
+// restart with the clock set back: turns of the generations keep it
+// until its window closes by the clock.
+func TestWindowClockSetBack(t *testing.T) {
+	m := newFakeMarkers()
+	m.set("aaa", t0.Add(100*time.Second))
+	w := newWindow(t, 30*time.Second, 1000, m)
+	load(t, w, m, 0)
+	for _, at := range []time.Duration{31, 62, 93, 124} {
+		admit(t, w, link(fmt.Sprintf("x%d", at)), at*time.Second)
+	}
+	if admit(t, w, link("aaa"), 125*time.Second) {
+		t.Error("click on aaa 25s after its event emitted")
+	}
+	if !admit(t, w, link("aaa"), 130*time.Second) {
+		t.Error("click on aaa 30s after its event was suppressed")
+	}
+	if got := m.reads.Load(); got != 0 {
+		t.Errorf("%d marker reads from a loaded window, want 0", got)
+	}
+}
+
+// TestWindowCodesDoNotCollide clicks codes that differ in length, in one
+// character, or only beyond what fits in a number, and expects each
+// first click to emit.
+func TestWindowCodesDoNotCollide(t *testing.T) {
+	codes := []string{"A", "AA", "AAA", "AAAAAAAAAA", "AAAAAAAAAAA",
+		"AAAAAAAAAAB", "abc", "abd", "ab-", "ab_", "ab9", "abcdefghij",
+		"abcdefghijk", "abcdefghijkl", "ab.", "ab~", "ab\xe9", "--________"}
+	m := newFakeMarkers()
+	w := newWindow(t, 30*time.Second, 1000, m)
+	load(t, w, m, 0)
+	for _, c := range codes {
+		if !admit(t, w, link(c), time.Second) {
+			t.Errorf("first click on %q was suppressed", c)
+		}
+	}
+	for _, c := range codes {
+		if admit(t, w, link(c), 2*time.Second) {
+			t.Errorf("repeat click on %q emitted", c)
 		}
 	}
 }
 
-// TestWindowKeepsLatestEvents fills a window of two links and clicks the
-// older one again inside its window: that suppressed click does not keep
-// it over a link with a later event, so a third link evicts it, and the
-// later one is still answered from memory.
-func TestWindowKeepsLatestEvents(t *testing.T) {
-	m := newFakeMarkers()
-	w := newWindow(t, 30*time.Second, 2, m)
-	for i, code := range []string{"aaa", "bbb"} {
-		if !admit(t, w, link(code), time.Duration(i)*time.Second) {
-			t.Fatalf("first click on %s did not emit", code)
-		}
-		m.set(code, t0.Add(time.Duration(i)*time.Second))
-	}
-	if admit(t, w, link("aaa"), 2*time.Second) {
-		t.Fatal("repeat click on aaa emitted")
-	}
-	if !admit(t, w, link("ccc"), 3*time.Second) {
-		t.Fatal("first click on ccc did not emit")
-	}
-	reads := m.reads.Load()
-	if admit(t, w, link("bbb"), 4*time.Second) {
-		t.Error("repeat click on bbb emitted")
-	}
-	if got := m.reads.Load() - reads; got != 0 {
-		t.Errorf("bbb, the later event, was read from markers %d times; "+
-			"the suppressed click on aaa kept aaa instead", got)
-	}
-	if admit(t, w, link("aaa"), 5*time.Second) {
-		t.Error("repeat click on evicted aaa emitted")
-	}
-	if got := m.reads.Load() - reads; got != 1 {
-		t.Errorf("evicted aaa read from markers %d times, want 1", got)
+// load loads w from m at t0+off.
+func load(tb testing.TB, w *tracker.Window, m tracker.MarkerLister,
+	off time.Duration) {
+	tb.Helper()
+	if err := w.Load(context.Background(), t0.Add(off), m); err != nil {
+		tb.Fatal(err)
 	}
 }

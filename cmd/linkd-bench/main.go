@@ -18,8 +18,8 @@
 //     --dedup-window 1h);
 //   - uniform: the same taps of a lead's browser, on codes drawn from
 //     every preloaded link, each tapped once before the rounds: still
-//     deduplicated, but mostly missing linkd's caches of 100,000 links
-//     and 200,000 dedup markers, so both are read from bbolt;
+//     deduplicated, but mostly missing linkd's cache of 100,000 links,
+//     so the link is read from bbolt (its dedup marker is in memory);
 //   - bots: facebookexternalhit/1.1 fetches codes drawn like uniform's:
 //     cache misses without events;
 //   - click→webhook: taps of fresh codes, each emitting an event that a

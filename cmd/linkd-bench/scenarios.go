@@ -406,8 +406,8 @@ func (b *bencher) firstTaps(ctx context.Context, h *hitter, name string,
 
 // uniformCodes taps every preloaded link once, and returns the round of a
 // lead's taps on codes drawn from all of them: deduplicated like hot's,
-// but mostly missing linkd's caches of 100,000 links and 200,000 dedup
-// markers, so the link and its marker are read from bbolt.
+// but mostly missing linkd's cache of 100,000 links, so the link is
+// read from bbolt.
 func (b *bencher) uniformCodes(ctx context.Context, srv *linkd,
 	codes []string) (round, func(), error) {
 	h, err := newHitter(srv.public, safari, b.cfg.conns)
@@ -419,8 +419,8 @@ func (b *bencher) uniformCodes(ctx context.Context, srv *linkd,
 	return b.counted(ctx, srv, h, "uniform: all links", ps,
 		func(d campaignStats) string {
 			return fmt.Sprintf("taps of codes drawn from %d links, each "+
-				"tapped once before, linkd caches 100000 links and 200000 "+
-				"markers; clicks counted: "+
+				"tapped once before, linkd caches 100000 links; clicks "+
+				"counted: "+
 				"%d, events: %d (want 0)", len(ps), d.Clicks, d.Events)
 		}), h.close, nil
 }

@@ -24,8 +24,10 @@ import (
 
 // Sizes of the in-memory caches.
 const (
-	linkCacheSize   = 100_000
-	windowSize      = 200_000
+	linkCacheSize = 100_000
+	// windowSize is how many links within their dedup windows are held
+	// in memory, about 30 bytes each; more are read from the database.
+	windowSize      = 16_000_000
 	agentCacheSize  = 4096
 	missClients     = 100_000
 	shutdownTimeout = 15 * time.Second
@@ -153,6 +155,12 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
+	if err := window.Load(context.Background(), start, db); err != nil {
+		return nil, fmt.Errorf("load dedup markers: %w", err)
+	}
+	log.Info("dedup markers loaded", "open", window.Len(),
+		"took", time.Since(start).Round(time.Millisecond))
 	resolver, err := shortener.NewResolver(db, linkCacheSize)
 	if err != nil {
 		return nil, err
