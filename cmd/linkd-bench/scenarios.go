@@ -420,8 +420,8 @@ func (b *bencher) uniformCodes(ctx context.Context, srv *linkd,
 		func(d campaignStats) string {
 			return fmt.Sprintf("taps of codes drawn from %d links, each "+
 				"tapped once before, linkd caches 100000 links; clicks "+
-				"counted: "+
-				"%d, events: %d (want 0)", len(ps), d.Clicks, d.Events)
+				"counted: %d, events: %d (want 0)", len(ps), d.Clicks,
+				d.Events)
 		}), h.close, nil
 }
 
