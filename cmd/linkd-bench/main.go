@@ -307,6 +307,9 @@ func (b *bencher) run(ctx context.Context) error {
 	if err := b.rounds(names, rounds, srv); err != nil {
 		return err
 	}
+	if len(rounds) > 0 {
+		b.rep.RoundsRSSMiB = srv.rssMiB()
+	}
 
 	if b.cfg.wants("webhook") {
 		if err := b.webhook(ctx, srv, hook); err != nil {

@@ -36,22 +36,25 @@ type result struct {
 
 // report is everything one bench run measured.
 type report struct {
-	Started       time.Time `json:"started"`
-	GoVersion     string    `json:"goVersion"`
-	CPUs          int       `json:"cpus"`
-	Quick         bool      `json:"quick"`
-	Links         int       `json:"links"`
-	HookLinks     int       `json:"webhookLinks"`
-	Duration      string    `json:"duration"`
-	Warmup        string    `json:"warmup"`
-	Conns         int       `json:"conns"`
-	PreloadSecs   float64   `json:"preloadSeconds"`
-	PreloadRate   float64   `json:"preloadLinksPerSecond"`
-	RSSMiB        float64   `json:"linkdRssMiBAfterPreload"`
-	Rounds        int       `json:"rounds"`
-	HotToFloor    float64   `json:"hotToFloorRatio"`
-	HotToFloorP99 float64   `json:"hotToFloorP99Ratio"`
-	Results       []result  `json:"results"`
+	Started     time.Time `json:"started"`
+	GoVersion   string    `json:"goVersion"`
+	CPUs        int       `json:"cpus"`
+	Quick       bool      `json:"quick"`
+	Links       int       `json:"links"`
+	HookLinks   int       `json:"webhookLinks"`
+	Duration    string    `json:"duration"`
+	Warmup      string    `json:"warmup"`
+	Conns       int       `json:"conns"`
+	PreloadSecs float64   `json:"preloadSeconds"`
+	PreloadRate float64   `json:"preloadLinksPerSecond"`
+	RSSMiB      float64   `json:"linkdRssMiBAfterPreload"`
+	// RoundsRSSMiB is linkd's VmRSS after the rounds, when every link
+	// has been tapped and holds an open dedup window; 0 without rounds.
+	RoundsRSSMiB  float64  `json:"linkdRssMiBAfterRounds"`
+	Rounds        int      `json:"rounds"`
+	HotToFloor    float64  `json:"hotToFloorRatio"`
+	HotToFloorP99 float64  `json:"hotToFloorP99Ratio"`
+	Results       []result `json:"results"`
 	// EachRound holds every round of the interleaved scenarios, by
 	// scenario, of which Results has the medians.
 	EachRound map[string][]result `json:"eachRound,omitempty"`
@@ -203,6 +206,10 @@ func (rep *report) print(w io.Writer) {
 		"for the webhook scenario; linkd VmRSS after both: %.1f MiB\n",
 		rep.Links, rep.PreloadSecs, rep.PreloadRate, rep.HookLinks,
 		rep.RSSMiB)
+	if rep.RoundsRSSMiB > 0 {
+		fmt.Fprintf(w, "linkd VmRSS after the rounds: %.1f MiB\n",
+			rep.RoundsRSSMiB)
+	}
 	for _, r := range rep.Results {
 		if r.Note != "" {
 			fmt.Fprintf(w, "%s: %s\n", r.Scenario, r.Note)
