@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/akti/linkd/shortener"
@@ -49,6 +50,8 @@ type Window struct {
 	// possibly open markers in storage: the end of the window of the
 	// newest marker dropped for room, or never before Load.
 	readUntil int64
+
+	reads atomic.Int64 // clicks whose marker was read from storage
 }
 
 // NewWindow returns a window of size that holds up to capacity links in
@@ -103,6 +106,7 @@ func (w *Window) Admit(ctx context.Context, l *shortener.Link,
 
 	// Maybe dropped for room, or never loaded: the stored marker, read
 	// without the lock.
+	w.reads.Add(1)
 	stored, err := w.markers.LastEvent(ctx, l)
 	if err != nil {
 		return false, time.Time{}, err
@@ -163,6 +167,10 @@ func (w *Window) Len() int {
 	defer w.mu.Unlock()
 	return w.cur.len() + w.prev.len()
 }
+
+// Reads returns how many clicks have had their link's marker read from
+// storage: before Load, or while markers dropped for room may be open.
+func (w *Window) Reads() int64 { return w.reads.Load() }
 
 // last returns the last event time of code held in memory, or 0. w.mu is
 // held.

@@ -35,7 +35,13 @@ type MetricsSources struct {
 	// Counters reports the links whose counter deltas wait in memory:
 	// not journaled yet, and journaled but not folded.
 	Counters interface{ Unfolded() (fresh, journaled int) }
-	Version  string
+	// Window reports the links whose dedup windows it holds in memory and
+	// how many clicks it has read a stored marker for.
+	Window interface {
+		Len() int
+		Reads() int64
+	}
+	Version string
 }
 
 // Metrics counts what linkd does for Prometheus. A nil *Metrics counts
@@ -117,6 +123,12 @@ func registerSources(reg *prometheus.Registry, src MetricsSources) {
 			"deltas a crash would lose: visits of the last second that "+
 			"emitted no event.",
 			func() float64 { f, _ := src.Counters.Unfolded(); return float64(f) }),
+		gauge("linkd_dedup_links_held", "Links whose dedup windows are "+
+			"held in memory.",
+			func() float64 { return float64(src.Window.Len()) }),
+		counter("linkd_dedup_marker_reads_total", "Clicks whose dedup "+
+			"marker was read from bbolt: more open windows than memory holds.",
+			func() float64 { return float64(src.Window.Reads()) }),
 		gauge("linkd_db_file_bytes", "Size of the bbolt file.",
 			func() float64 { return float64(src.Store.Health().FileSize) }),
 		counter("linkd_db_read_transactions_total", "bbolt read transactions started.",

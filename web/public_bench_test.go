@@ -92,7 +92,8 @@ func hotHandler(b *testing.B, n int) (http.Handler, []string) {
 	p := &web.Public{Resolver: res, Classifier: tracker.NewClassifier(16),
 		Visitor: tracker.NewTracker(win, rec, "https://link.akti.fyi", time.Now),
 		Log:     log, Now: time.Now,
-		Metrics: web.NewMetrics(web.MetricsSources{Resolver: res, Store: db, Counters: rec})}
+		Metrics: web.NewMetrics(web.MetricsSources{Resolver: res, Store: db, Counters: rec,
+			Window: win})}
 	codes := make([]string, n)
 	for i, l := range links {
 		codes[i] = l.Code

@@ -79,6 +79,7 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		`linkd_delivery_attempts_total{outcome="2xx"}`:          3,
 		`linkd_delivery_attempts_total{outcome="5xx"}`:          1,
 		`linkd_delivery_retries_total`:                          1,
+		`linkd_dedup_marker_reads_total`:                        0,
 		`linkd_deliveries_succeeded_total`:                      3,
 	}
 	for series, d := range want {
@@ -87,10 +88,15 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		}
 	}
 	for _, series := range []string{"linkd_db_file_bytes", "linkd_outbox_pending",
-		"linkd_link_cache_hits_total", `linkd_build_info{version="dev"}`} {
+		"linkd_link_cache_hits_total", `linkd_build_info{version="dev"}`,
+		"linkd_dedup_marker_reads_total"} {
 		if _, ok := after[series]; !ok {
 			t.Errorf("no %s in /metrics", series)
 		}
+	}
+	if after["linkd_dedup_links_held"] < 1 {
+		t.Errorf("dedup links held %v after a click's event, want 1 or more",
+			after["linkd_dedup_links_held"])
 	}
 	if after["linkd_outbox_pending"] != 0 {
 		t.Errorf("outbox pending %v after every delivery arrived", after["linkd_outbox_pending"])

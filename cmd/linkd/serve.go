@@ -195,7 +195,7 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 		Now:            time.Now,
 	}
 	metrics := web.NewMetrics(web.MetricsSources{Resolver: resolver,
-		Dispatcher: a.disp, Store: db, Counters: a.recorder,
+		Dispatcher: a.disp, Store: db, Counters: a.recorder, Window: window,
 		Version: version()})
 	pub.Metrics, adm.Metrics = metrics, metrics
 	a.public = newServer(pub.Handler(), 16<<10, 30*time.Second)
