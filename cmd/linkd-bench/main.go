@@ -309,6 +309,7 @@ func (b *bencher) run(ctx context.Context) error {
 	}
 	if len(rounds) > 0 {
 		b.rep.RoundsRSSMiB = srv.rssMiB()
+		b.rep.RoundsAnonMiB = srv.anonMiB()
 	}
 
 	if b.cfg.wants("webhook") {

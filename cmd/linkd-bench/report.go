@@ -51,6 +51,7 @@ type report struct {
 	// RoundsRSSMiB is linkd's VmRSS after the rounds, when every link
 	// has been tapped and holds an open dedup window; 0 without rounds.
 	RoundsRSSMiB  float64  `json:"linkdRssMiBAfterRounds"`
+	RoundsAnonMiB float64  `json:"linkdRssAnonMiBAfterRounds"`
 	Rounds        int      `json:"rounds"`
 	HotToFloor    float64  `json:"hotToFloorRatio"`
 	HotToFloorP99 float64  `json:"hotToFloorP99Ratio"`
@@ -207,8 +208,9 @@ func (rep *report) print(w io.Writer) {
 		rep.Links, rep.PreloadSecs, rep.PreloadRate, rep.HookLinks,
 		rep.RSSMiB)
 	if rep.RoundsRSSMiB > 0 {
-		fmt.Fprintf(w, "linkd VmRSS after the rounds: %.1f MiB\n",
-			rep.RoundsRSSMiB)
+		fmt.Fprintf(w, "linkd VmRSS after the rounds: %.1f MiB, of which "+
+			"RssAnon (heap, stacks) %.1f MiB and the rest bbolt's file "+
+			"pages mapped in\n", rep.RoundsRSSMiB, rep.RoundsAnonMiB)
 	}
 	for _, r := range rep.Results {
 		if r.Note != "" {

@@ -168,14 +168,22 @@ func (c *child) cpu() time.Duration {
 }
 
 // rssMiB returns the child's resident memory (VmRSS) in MiB, or -1.
-func (c *child) rssMiB() float64 {
+func (c *child) rssMiB() float64 { return c.statusMiB("VmRSS") }
+
+// anonMiB returns the child's resident anonymous memory (RssAnon: heap
+// and stacks, not file pages mapped in) in MiB, or -1.
+func (c *child) anonMiB() float64 { return c.statusMiB("RssAnon") }
+
+// statusMiB returns the amount in kB that the child's /proc status gives
+// for field, in MiB, or -1.
+func (c *child) statusMiB(field string) float64 {
 	path := fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return -1
 	}
 	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseFloat(
 				strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
 			if err != nil {
