@@ -123,8 +123,9 @@ func registerSources(reg *prometheus.Registry, src MetricsSources) {
 			"deltas a crash would lose: visits of the last second that "+
 			"emitted no event.",
 			func() float64 { f, _ := src.Counters.Unfolded(); return float64(f) }),
-		gauge("linkd_dedup_links_held", "Links whose dedup windows are "+
-			"held in memory.",
+		gauge("linkd_dedup_links_held", "Links whose last event the "+
+			"dedup window holds in memory: every open window, and closed "+
+			"ones until their generation is dropped.",
 			func() float64 { return float64(src.Window.Len()) }),
 		counter("linkd_dedup_marker_reads_total", "Clicks whose dedup "+
 			"marker was read from bbolt: more open windows than memory holds.",
