@@ -127,7 +127,7 @@ func (w *Window) Admit(ctx context.Context, l *shortener.Link,
 // event time (0 for none), and makes now the last one if so. w.mu is
 // held.
 func (w *Window) decide(code string, last, now int64) (bool, time.Time) {
-	if last != 0 && now < last+w.size {
+	if last != 0 && now < w.closes(last) {
 		return false, time.Time{}
 	}
 	w.put(code, now, now)
@@ -200,7 +200,7 @@ func (w *Window) put(code string, at, now int64) {
 // windows have closed. w.mu is held.
 func (w *Window) makeRoom(now int64) {
 	if w.prev.len() > 0 {
-		w.readUntil = max(w.readUntil, w.prev.newest+w.size)
+		w.readUntil = max(w.readUntil, w.closes(w.prev.newest))
 		w.prev = newGeneration()
 	}
 	if w.cur.len() >= w.capacity {
@@ -213,10 +213,19 @@ func (w *Window) makeRoom(now int64) {
 // drops. A clock set back delays the turn rather than drop an open
 // marker. w.mu is held.
 func (w *Window) turn(now int64) {
-	if now < w.curStart+w.size || now < w.prev.newest+w.size {
+	if now < w.closes(w.curStart) || now < w.closes(w.prev.newest) {
 		return
 	}
 	w.prev, w.cur, w.curStart = w.cur, newGeneration(), now
+}
+
+// closes returns when a window opened at at closes: at+Size, or the
+// latest time there is for a window too long to add.
+func (w *Window) closes(at int64) int64 {
+	if at > math.MaxInt64-w.size {
+		return math.MaxInt64
+	}
+	return at + w.size
 }
 
 // A generation holds last event times, Unix nanoseconds, by code: codes

@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -438,6 +439,22 @@ func TestWindowClockSetBack(t *testing.T) {
 	}
 	if got := m.reads.Load(); got != 0 {
 		t.Errorf("%d marker reads from a loaded window, want 0", got)
+	}
+}
+
+// TestWindowLongestWindow keeps a window of the longest duration there is
+// open: its end is past the last time there is, not before the first.
+func TestWindowLongestWindow(t *testing.T) {
+	m := newFakeMarkers()
+	w := newWindow(t, time.Duration(math.MaxInt64), 16, m)
+	load(t, w, m, 0)
+	if !admit(t, w, abc, 0) {
+		t.Fatal("first click did not emit")
+	}
+	for _, off := range []time.Duration{time.Second, 200 * 365 * 24 * time.Hour} {
+		if admit(t, w, abc, off) {
+			t.Errorf("click %v after the event emitted", off)
+		}
 	}
 }
 
