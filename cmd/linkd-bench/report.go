@@ -36,31 +36,32 @@ type result struct {
 
 // report is everything one bench run measured.
 type report struct {
-	Started     time.Time `json:"started"`
-	GoVersion   string    `json:"goVersion"`
-	CPUs        int       `json:"cpus"`
-	Quick       bool      `json:"quick"`
-	Links       int       `json:"links"`
-	HookLinks   int       `json:"webhookLinks"`
-	Duration    string    `json:"duration"`
-	Warmup      string    `json:"warmup"`
-	Conns       int       `json:"conns"`
-	PreloadSecs float64   `json:"preloadSeconds"`
-	PreloadRate float64   `json:"preloadLinksPerSecond"`
-	RSSMiB      float64   `json:"linkdRssMiBAfterPreload"`
-	// RoundsRSSMiB is linkd's VmRSS after the rounds, when every link
-	// has been tapped and holds an open dedup window; 0 without rounds.
-	RoundsRSSMiB  float64  `json:"linkdRssMiBAfterRounds"`
-	RoundsAnonMiB float64  `json:"linkdRssAnonMiBAfterRounds"`
-	Rounds        int      `json:"rounds"`
-	HotToFloor    float64  `json:"hotToFloorRatio"`
-	HotToFloorP99 float64  `json:"hotToFloorP99Ratio"`
-	Results       []result `json:"results"`
+	Started       time.Time `json:"started"`
+	GoVersion     string    `json:"goVersion"`
+	CPUs          int       `json:"cpus"`
+	Quick         bool      `json:"quick"`
+	Links         int       `json:"links"`
+	HookLinks     int       `json:"webhookLinks"`
+	Duration      string    `json:"duration"`
+	Warmup        string    `json:"warmup"`
+	Conns         int       `json:"conns"`
+	PreloadSecs   float64   `json:"preloadSeconds"`
+	PreloadRate   float64   `json:"preloadLinksPerSecond"`
+	RSSMiB        float64   `json:"linkdRssMiBAfterPreload"`
+	Rounds        int       `json:"rounds"`
+	HotToFloor    float64   `json:"hotToFloorRatio"`
+	HotToFloorP99 float64   `json:"hotToFloorP99Ratio"`
+	Results       []result  `json:"results"`
 	// EachRound holds every round of the interleaved scenarios, by
 	// scenario, of which Results has the medians.
 	EachRound map[string][]result `json:"eachRound,omitempty"`
 	Ratios    []ratio             `json:"ratios,omitempty"`
 	Notes     []string            `json:"notes,omitempty"`
+	// RoundsRSSMiB and RoundsAnonMiB are linkd's VmRSS and RssAnon after
+	// the rounds, when every tapped link holds an open dedup window; 0
+	// without rounds.
+	RoundsRSSMiB  float64 `json:"linkdRssMiBAfterRounds,omitempty"`
+	RoundsAnonMiB float64 `json:"linkdRssAnonMiBAfterRounds,omitempty"`
 }
 
 func newReport(cfg *config) *report {

@@ -159,8 +159,8 @@ func build(cfg *config, db *store.DB, tokenHash []byte,
 	if err := window.Load(context.Background(), start, db); err != nil {
 		return nil, fmt.Errorf("load dedup markers: %w", err)
 	}
-	log.Info("dedup markers loaded", "open", window.Len(),
-		"took", time.Since(start).Round(time.Millisecond))
+	log.Info("dedup markers loaded", "count", window.Len(),
+		"duration", time.Since(start).Round(time.Millisecond))
 	resolver, err := shortener.NewResolver(db, linkCacheSize)
 	if err != nil {
 		return nil, err
